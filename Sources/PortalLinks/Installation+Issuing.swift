@@ -1,0 +1,87 @@
+import PortalLinksCore
+import PortalLinksStore
+
+/// What staff ask for when issuing one link.
+public struct IssueRequest: Sendable {
+    public var clientID: ClientID
+    public var displayName: String?
+    /// Unix seconds; nil for the policy's default lifetime.
+    public var expiresAt: Int64?
+    public var sentTo: [String]
+
+    public init(clientID: ClientID, displayName: String? = nil, expiresAt: Int64? = nil, sentTo: [String] = []) {
+        self.clientID = clientID
+        self.displayName = displayName
+        self.expiresAt = expiresAt
+        self.sentTo = sentTo
+    }
+}
+
+/// A link just issued. `token` is handed to the caller once and never stored.
+public struct IssuedLink: Sendable {
+    public let token: String
+    public let linkID: LinkID
+    public let claims: LinkClaims
+    public let sentTo: [String]
+}
+
+extension Installation {
+    /// Checks a request against the policy without issuing anything.
+    public func claims(for request: IssueRequest, keyID: KeyID, at now: Int64) throws -> LinkClaims {
+        let expiresAt = request.expiresAt ?? now + policy.defaultLifetime
+        guard expiresAt > now else {
+            throw PortalLinksError(.invalidInput, "the expiry must be in the future")
+        }
+        guard expiresAt - now <= policy.maximumLifetime else {
+            throw PortalLinksError(.invalidInput,
+                "the expiry is beyond the policy maximum of \(policy.maximumLifetime / 86_400) days")
+        }
+        for address in request.sentTo where !Self.isPlausibleAddress(address) {
+            throw PortalLinksError(.invalidInput, "sent-to address '\(address)' is not an email address")
+        }
+        do {
+            return try LinkClaims(keyID: keyID, issuedAt: now, expiresAt: expiresAt, clientID: request.clientID,
+                                  displayName: request.displayName)
+        } catch {
+            throw PortalLinksError(.invalidInput, error.message)
+        }
+    }
+
+    /// Issues one link with the primary key and records it in the ledger.
+    public func issue(_ request: IssueRequest) async throws -> IssuedLink {
+        let results = try await issue([request])
+        return try results[0].get()
+    }
+
+    /// Issues every acceptable request with the primary key, recording all of them in the ledger in one
+    /// transaction. A refused request leaves the others unaffected; its error sits at its index.
+    public func issue(_ requests: [IssueRequest]) async throws -> [Result<IssuedLink, PortalLinksError>] {
+        let now = clock()
+        let primary = try await primaryKeyRecord()
+        guard let key = try hmacKey(for: primary) else {
+            throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
+        }
+        let results: [Result<IssuedLink, PortalLinksError>] = requests.map { request in
+            Result {
+                let claims = try claims(for: request, keyID: primary.id, at: now)
+                let (token, linkID) = LinkToken.sign(claims, with: key)
+                return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: request.sentTo)
+            }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
+        }
+        let entries = results.compactMap { try? $0.get() }.map { link in
+            LedgerEntry(linkID: link.linkID, clientID: link.claims.clientID, displayName: link.claims.displayName,
+                        issuedAt: link.claims.issuedAt, expiresAt: link.claims.expiresAt, keyID: link.claims.keyID,
+                        sentTo: link.sentTo, issuedBy: actor)
+        }
+        if !entries.isEmpty { try await store.recordIssued(entries, actor: actor, at: now) }
+        return results
+    }
+
+    /// A light check that catches a swapped column, not a full RFC 5322 parser.
+    static func isPlausibleAddress(_ address: String) -> Bool {
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
+            && !parts[1].hasSuffix(".") && address.utf8.count <= 254
+            && !address.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import PortalLinksCore
+import PortalLinksStore
+
+/// One PortalLinks installation: its store, the master key its keys are sealed under, its policy and clock.
+/// Staff operations are grouped by concern in extensions (`Installation+Keys.swift`, ...).
+public struct Installation: Sendable {
+    public let store: any LinkStore
+    let masterKey: MasterKey
+    public let policy: LinkPolicy
+    /// Unix seconds now. Injected so that tests can move time.
+    public let clock: @Sendable () -> Int64
+    /// Who is acting, for the audit log and the ledger.
+    public let actor: String
+
+    public static let homeVariable = "PORTAL_LINKS_HOME"
+    public static let storeFileName = "portal-links.sqlite"
+
+    public init(store: any LinkStore, masterKey: MasterKey, policy: LinkPolicy = LinkPolicy(),
+                actor: String, clock: @escaping @Sendable () -> Int64 = Installation.systemClock) {
+        self.store = store
+        self.masterKey = masterKey
+        self.policy = policy
+        self.actor = actor
+        self.clock = clock
+    }
+
+    public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
+    /// `explicit` (from `--home`), else `PORTAL_LINKS_HOME`, else `~/.portal-links`.
+    public static func homeDirectory(explicit: String?, environment: [String: String]) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment[homeVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".portal-links")
+    }
+
+    /// Opens the embedded SQLite installation in `home`, creating the directory (mode 0700), the store and
+    /// the master key file on first use.
+    public static func open(home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
+                            actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw PortalLinksError(.invalidInput, "cannot create the home directory \(home)")
+            }
+        } else if !isDirectory.boolValue {
+            throw PortalLinksError(.invalidInput, "the home \(home) is not a directory")
+        }
+        let store = try SQLiteLinkStore(path: (home as NSString).appendingPathComponent(storeFileName))
+        let masterKey = try await MasterKeyLoader.load(home: home, environment: environment, store: store)
+        return Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
+    }
+
+    /// Opens a key's sealed material.
+    func hmacKey(for record: KeyRecord) throws -> HMACKey? {
+        guard let sealed = record.sealedSecret else { return nil }
+        guard var secret = masterKey.open(sealed, context: KeyRecord.sealingContext(for: record.id)) else {
+            throw PortalLinksError(.masterKey, "key \(record.id) does not open with this master key")
+        }
+        defer { SecureRandom.wipe(&secret) }
+        return HMACKey(secret: secret, purpose: .link)
+    }
+}

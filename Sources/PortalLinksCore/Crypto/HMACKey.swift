@@ -1,0 +1,55 @@
+import CPortalCrypto
+
+/// An HMAC-SHA256 key bound to one purpose label, with its pad states computed once.
+///
+/// Tags are computed over `label || message`, so a key used for links can never produce a tag that another
+/// purpose would accept. Signing and checking a short message costs two SHA-256 compressions and no allocation.
+public final class HMACKey: Sendable {
+    // Written once in init, then only read; freed (after zeroing) in deinit.
+    nonisolated(unsafe) private let state: UnsafeMutablePointer<pl_hmac_key>
+
+    /// - Precondition: `secret` is at least 16 bytes; shorter keys are a programming error, not bad input.
+    public init(secret: some Collection<UInt8>, purpose: Purpose) {
+        let secretBytes = Array(secret)
+        precondition(secretBytes.count >= 16, "HMAC keys must be at least 16 bytes")
+        state = .allocate(capacity: 1)
+        let label = Array(purpose.label.utf8)
+        let ok = secretBytes.withUnsafeBufferPointer { secretBuffer in
+            label.withUnsafeBufferPointer { labelBuffer in
+                pl_hmac_key_init(state, secretBuffer.baseAddress, secretBuffer.count,
+                                 labelBuffer.baseAddress, labelBuffer.count)
+            }
+        }
+        var scratch = secretBytes
+        scratch.withUnsafeMutableBytes { pl_cleanse($0.baseAddress, $0.count) }
+        precondition(ok == 1, "libcrypto failed to initialise SHA-256")
+    }
+
+    deinit {
+        pl_hmac_key_clear(state)
+        state.deallocate()
+    }
+
+    /// The full 32-byte HMAC of `label || message`.
+    public func authenticationCode(for message: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBufferPointer { pl_hmac_sign(state, message.baseAddress, message.count, $0.baseAddress) }
+        return out
+    }
+
+    /// Writes the first `output.count` (at most 32) bytes of the HMAC of `label || message` to `output`.
+    public func writeTag(for message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count <= 32)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { full in
+            pl_hmac_sign(state, message.baseAddress, message.count, full.baseAddress!)
+            output.copyMemory(from: UnsafeRawBufferPointer(start: full.baseAddress, count: output.count))
+            pl_cleanse(full.baseAddress, 32)
+        }
+    }
+
+    /// Whether `tag` equals the leading bytes of the HMAC of `label || message`, compared in constant time.
+    public func isValidTag(_ tag: UnsafeRawBufferPointer, authenticating message: UnsafeRawBufferPointer) -> Bool {
+        pl_hmac_verify(state, message.baseAddress, message.count,
+                       tag.baseAddress?.assumingMemoryBound(to: UInt8.self), tag.count) == 1
+    }
+}

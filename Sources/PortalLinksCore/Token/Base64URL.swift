@@ -1,0 +1,99 @@
+/// Base64url without padding (RFC 4648 §5), strict: every character from the alphabet, no padding, no
+/// whitespace, and unused low bits of the last character zero, so each byte string has exactly one spelling.
+public enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xff, count: 256)
+        for (index, character) in alphabet.enumerated() { table[Int(character)] = UInt8(index) }
+        return table
+    }()
+
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let outputCount = (bytes.count * 4 + 2) / 3
+        return String(unsafeUninitializedCapacity: outputCount) { out in
+            var o = 0
+            var i = 0
+            while i + 3 <= bytes.count {
+                let chunk = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                out[o] = alphabet[Int(chunk >> 18)]
+                out[o + 1] = alphabet[Int(chunk >> 12 & 0x3f)]
+                out[o + 2] = alphabet[Int(chunk >> 6 & 0x3f)]
+                out[o + 3] = alphabet[Int(chunk & 0x3f)]
+                o += 4
+                i += 3
+            }
+            let rest = bytes.count - i
+            if rest == 1 {
+                let chunk = UInt32(bytes[i]) << 16
+                out[o] = alphabet[Int(chunk >> 18)]
+                out[o + 1] = alphabet[Int(chunk >> 12 & 0x3f)]
+                o += 2
+            } else if rest == 2 {
+                let chunk = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                out[o] = alphabet[Int(chunk >> 18)]
+                out[o + 1] = alphabet[Int(chunk >> 12 & 0x3f)]
+                out[o + 2] = alphabet[Int(chunk >> 6 & 0x3f)]
+                o += 3
+            }
+            return o
+        }
+    }
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { encode($0) }
+    }
+
+    /// The number of bytes `characterCount` characters decode to, or nil when no strict encoding has that length.
+    public static func decodedCount(ofCharacterCount characterCount: Int) -> Int? {
+        characterCount % 4 == 1 ? nil : characterCount * 3 / 4
+    }
+
+    /// Decodes `text` into `output`, which must hold `decodedCount(ofCharacterCount: text.count)` bytes.
+    /// Returns the number of bytes written, or nil when `text` is not strict base64url.
+    public static func decode(_ text: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let count = decodedCount(ofCharacterCount: text.count), output.count >= count else { return nil }
+        var i = 0
+        var o = 0
+        while i + 4 <= text.count {
+            let a = reverse[Int(text[i])], b = reverse[Int(text[i + 1])]
+            let c = reverse[Int(text[i + 2])], d = reverse[Int(text[i + 3])]
+            guard (a | b | c | d) & 0xc0 == 0 else { return nil }
+            let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+            output[o] = UInt8(truncatingIfNeeded: chunk >> 16)
+            output[o + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+            output[o + 2] = UInt8(truncatingIfNeeded: chunk)
+            o += 3
+            i += 4
+        }
+        switch text.count - i {
+        case 0:
+            break
+        case 2:
+            let a = reverse[Int(text[i])], b = reverse[Int(text[i + 1])]
+            guard (a | b) & 0xc0 == 0, b & 0x0f == 0 else { return nil }
+            output[o] = a << 2 | b >> 4
+            o += 1
+        case 3:
+            let a = reverse[Int(text[i])], b = reverse[Int(text[i + 1])], c = reverse[Int(text[i + 2])]
+            guard (a | b | c) & 0xc0 == 0, c & 0x03 == 0 else { return nil }
+            output[o] = a << 2 | b >> 4
+            output[o + 1] = b << 4 | c >> 2
+            o += 2
+        default:
+            return nil
+        }
+        return o
+    }
+
+    /// Convenience for tests and tools: the decoded bytes, or nil.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard let count = decodedCount(ofCharacterCount: utf8.count) else { return nil }
+        var out = [UInt8](repeating: 0, count: count)
+        let written = utf8.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBytes { decode(input, into: $0) }
+        }
+        return written.map { Array(out.prefix($0)) }
+    }
+}

@@ -1,0 +1,35 @@
+/// What a link says, all of it covered by its tag. Times are Unix seconds.
+public struct LinkClaims: Hashable, Sendable {
+    public var keyID: KeyID
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    public var clientID: ClientID
+    public var displayName: String?
+
+    public init(keyID: KeyID, issuedAt: Int64, expiresAt: Int64, clientID: ClientID, displayName: String? = nil)
+        throws(LinkClaimsError)
+    {
+        guard issuedAt >= 0, issuedAt <= Int64(UInt32.max), expiresAt > issuedAt, expiresAt <= Int64(UInt32.max) else {
+            throw LinkClaimsError(.invalidLifetime, "a link must expire after it is issued, before the year 2106")
+        }
+        if let displayName, !TextField.isAcceptable(displayName, allowSpaces: true) {
+            throw LinkClaimsError(
+                .invalidDisplayName,
+                "display name must be 1 to \(ClientID.maximumTextBytes) bytes without control characters or surrounding spaces")
+        }
+        self.keyID = keyID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.clientID = clientID
+        self.displayName = displayName
+    }
+
+    /// Builds claims from fields already checked by a tag, skipping the validation above.
+    init(trusted keyID: KeyID, issuedAt: Int64, expiresAt: Int64, clientID: ClientID, displayName: String?) {
+        self.keyID = keyID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.clientID = clientID
+        self.displayName = displayName
+    }
+}

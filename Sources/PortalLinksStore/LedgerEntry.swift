@@ -1,0 +1,25 @@
+import PortalLinksCore
+
+/// One issued link as the ledger keeps it. The token itself is never stored: it can be re-derived only with the key.
+public struct LedgerEntry: Sendable, Equatable {
+    public var linkID: LinkID
+    public var clientID: ClientID
+    public var displayName: String?
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    public var keyID: KeyID
+    public var sentTo: [String]
+    public var issuedBy: String
+
+    public init(linkID: LinkID, clientID: ClientID, displayName: String?, issuedAt: Int64, expiresAt: Int64,
+                keyID: KeyID, sentTo: [String], issuedBy: String) {
+        self.linkID = linkID
+        self.clientID = clientID
+        self.displayName = displayName
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.keyID = keyID
+        self.sentTo = sentTo
+        self.issuedBy = issuedBy
+    }
+}

@@ -1,0 +1,74 @@
+import PortalLinksCore
+
+/// Everything PortalLinks keeps: the key ring, revocations, the ledger of issued links and the audit log.
+///
+/// Every change is one transaction: it applies completely, bumps the ring generation when verification is
+/// affected, and appends its audit entries, or it leaves the store as it was.
+public protocol LinkStore: Sendable {
+    /// The sealed check value that tells whether a master key is the one this store's keys are sealed under.
+    /// Stores the given value when there is none yet, and returns the value in force.
+    func masterKeyCheck(storingIfAbsent check: [UInt8]?) async throws -> [UInt8]?
+
+    /// Increases with every change that affects verification. Servers poll it to reload.
+    func generation() async throws -> UInt64
+
+    func ring() async throws -> (ring: KeyRing, generation: UInt64)
+
+    /// Runs `change` against the current ring in one exclusive transaction, then writes the changed keys,
+    /// bumps the generation and appends the returned audit events. Two staff changing the ring at once are
+    /// applied one after the other. Returns the ring as written.
+    func updateRing(
+        actor: String, at now: Int64,
+        _ change: @Sendable (inout KeyRing, RingChangeContext) throws -> [AuditEvent]
+    ) async throws -> KeyRing
+
+    /// Revocations still in force at `now`, to be held in every verifier's memory.
+    func revocations(at now: Int64) async throws -> Revocations
+
+    /// Returns false when the link was already revoked (nothing changes then).
+    func revokeLink(_ id: LinkID, coversUntil: Int64, actor: String, at now: Int64) async throws -> Bool
+
+    /// Refuses the client's links issued before `before`. A later call can widen the window, never narrow it.
+    /// Returns the time in force afterwards.
+    func revokeClient(_ client: ClientID, before: Int64, coversUntil: Int64, actor: String, at now: Int64) async throws -> Int64
+
+    /// Returns false when the client already was in that state.
+    func setClient(_ client: ClientID, disabled: Bool, actor: String, at now: Int64) async throws -> Bool
+
+    /// Removes revocations whose links have all expired; returns how many were removed.
+    func pruneRevocations(expiredBefore cutoff: Int64, actor: String, at now: Int64) async throws -> Int
+
+    func revocationStatus(of link: LinkID, client: ClientID) async throws -> RevocationStatus
+
+    /// Adds issued links to the ledger, each with an audit entry, all in one transaction.
+    func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws
+
+    func ledgerEntry(_ id: LinkID) async throws -> LedgerEntry?
+
+    /// Ledger entries, newest first, optionally for one client and/or expiring within a window.
+    func ledgerEntries(client: ClientID?, expiringIn window: ClosedRange<Int64>?) async throws -> [LedgerEntry]
+
+    /// The whole audit log, oldest first.
+    func auditEntries() async throws -> [AuditEntry]
+}
+
+/// What a ring change may need to know beyond the ring itself.
+public struct RingChangeContext: Sendable {
+    /// The expiry of the last link the current primary signed, from the ledger; nil if it signed none.
+    public let primaryLastLinkExpiry: Int64?
+
+    public init(primaryLastLinkExpiry: Int64?) { self.primaryLastLinkExpiry = primaryLastLinkExpiry }
+}
+
+/// How revocation applies to one link, for troubleshooting.
+public struct RevocationStatus: Sendable, Equatable {
+    public var linkRevokedAt: Int64?
+    public var clientRevokedBefore: Int64?
+    public var clientDisabledAt: Int64?
+
+    public init(linkRevokedAt: Int64? = nil, clientRevokedBefore: Int64? = nil, clientDisabledAt: Int64? = nil) {
+        self.linkRevokedAt = linkRevokedAt
+        self.clientRevokedBefore = clientRevokedBefore
+        self.clientDisabledAt = clientDisabledAt
+    }
+}
