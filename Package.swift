@@ -31,8 +31,9 @@ let package = Package(
         .executableTarget(
             name: "PortalLinksCLI",
             dependencies: [
-                "PortalLinks",
+                "PortalLinks", "PortalLinksCore", "PortalLinksStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore"]),

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import PortalLinksCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure signing and verification on one core.",
+        discussion: """
+            --in-process times the token core directly, with no store and no network: verify with one key, with \
+            10,000 keys and with 1,000,000 revoked links, issue, and the memory each revoked link costs. Build \
+            with -c release (make bench) for meaningful figures. Every verification is checked, so a bench that \
+            reports figures also verified every token it timed.
+            """)
+
+    @Flag(name: .customLong("in-process"), help: "Benchmark the token core in this process.")
+    var inProcess = false
+
+    @Option(help: "Operations per timed round.")
+    var iterations = 1_000_000
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard inProcess else { throw ValidationError("only --in-process is available: the verify service is not built yet") }
+        guard (1_000...100_000_000).contains(iterations) else { throw ValidationError("--iterations takes 1000 to 100000000") }
+    }
+
+    func run() throws {
+        let report = CoreBenchmark(iterations: iterations).run()
+        if json {
+            print(JSONText.object(report.map { ($0.key, $0.value) }))
+        } else {
+            for (key, value) in report { print("\(key.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value)") }
+        }
+    }
+}
+
+/// The in-process measurements. Each figure is the median of five timed rounds after a warm-up round.
+struct CoreBenchmark {
+    let iterations: Int
+    static let now: Int64 = 1_800_000_000
+    static let tokenCount = 1_024
+
+    func run() -> [(key: String, value: Any)] {
+        let single = Self.ring(keyCount: 1)
+        let verifyNs = timeVerify(LinkVerifier(keys: single.keys), tokens: Self.tokens(signedWith: single.signing))
+
+        let large = Self.ring(keyCount: 10_000)
+        let verify10kNs = timeVerify(LinkVerifier(keys: large.keys), tokens: Self.tokens(signedWith: large.signing))
+
+        let before = Self.residentBytes()
+        var revoked = Set<LinkID>()
+        var generator = SystemRandomNumberGenerator()
+        while revoked.count < 1_000_000 { revoked.insert(LinkID(rawValue: generator.next())) }
+        let bytesPerRevoked = Double(Self.residentBytes() - before) / Double(revoked.count)
+        let verify1mNs = timeVerify(LinkVerifier(keys: single.keys, revocations: Revocations(links: revoked)),
+                                    tokens: Self.tokens(signedWith: single.signing))
+
+        let issueNs = timeIssue(key: single.signing[0])
+        return [
+            ("verify_ns", Self.rounded(verifyNs)),
+            ("issue_ns", Self.rounded(issueNs)),
+            ("verify_ns_10k_keys", Self.rounded(verify10kNs)),
+            ("verify_ns_1m_revoked", Self.rounded(verify1mNs)),
+            ("bytes_per_revoked_link", Self.rounded(bytesPerRevoked)),
+            ("iterations", iterations),
+        ]
+    }
+
+    static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+
+    /// A verifier's keys, and up to 16 of them (with their IDs) to sign with.
+    static func ring(keyCount: Int) -> (keys: [KeyID: LinkVerifier.Key], signing: [(KeyID, HMACKey)]) {
+        var keys: [KeyID: LinkVerifier.Key] = [:]
+        var signing: [(KeyID, HMACKey)] = []
+        while keys.count < keyCount {
+            let id = KeyID.random()
+            guard keys[id] == nil else { continue }
+            let hmac = HMACKey(secret: SecureRandom.bytes(32), purpose: .link)
+            keys[id] = LinkVerifier.Key(state: keys.isEmpty ? .primary : .retiring, verifiesUntil: now + 86_400 * 365, hmac: hmac)
+            if signing.count < 16 { signing.append((id, hmac)) }
+        }
+        return (keys, signing)
+    }
+
+    /// Valid links for UUID clients with no display name: the common case, 62 characters each.
+    static func tokens(signedWith signing: [(KeyID, HMACKey)]) -> [String] {
+        (0..<tokenCount).map { index in
+            let (id, key) = signing[index % signing.count]
+            var generator = SystemRandomNumberGenerator()
+            let claims = try! LinkClaims(keyID: id, issuedAt: now - 3_600, expiresAt: now + 90 * 86_400,
+                                         clientID: .uuid(UUIDBytes(high: generator.next(), low: generator.next())))
+            return LinkToken.sign(claims, with: key).token
+        }
+    }
+
+    func timeVerify(_ verifier: LinkVerifier, tokens: [String]) -> Double {
+        Self.median(rounds: 5) {
+            var valid = 0
+            let start = Self.nanoseconds()
+            for index in 0..<iterations {
+                if verifier.verify(tokens[index & (Self.tokenCount - 1)], at: Self.now).isValid { valid += 1 }
+            }
+            let elapsed = Self.nanoseconds() - start
+            precondition(valid == iterations, "the benchmark's tokens must all verify")
+            return Double(elapsed) / Double(iterations)
+        }
+    }
+
+    func timeIssue(key: (KeyID, HMACKey)) -> Double {
+        let claims = (0..<Self.tokenCount).map { index in
+            try! LinkClaims(keyID: key.0, issuedAt: Self.now, expiresAt: Self.now + 90 * 86_400,
+                            clientID: .uuid(UUIDBytes(high: UInt64(index), low: 42)))
+        }
+        let count = max(iterations / 4, 1_000)
+        return Self.median(rounds: 5) {
+            var length = 0
+            let start = Self.nanoseconds()
+            for index in 0..<count { length &+= LinkToken.sign(claims[index & (Self.tokenCount - 1)], with: key.1).token.utf8.count }
+            let elapsed = Self.nanoseconds() - start
+            precondition(length == count * 62)
+            return Double(elapsed) / Double(count)
+        }
+    }
+
+    static func median(rounds: Int, _ body: () -> Double) -> Double {
+        _ = body()
+        let samples = (0..<rounds).map { _ in body() }.sorted()
+        return samples[rounds / 2]
+    }
+
+    static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Resident memory from /proc/self/statm, in bytes. Coarse (whole pages) but exact enough for megabytes.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import PortalLinks
+import PortalLinksCore
+
+/// `issue --csv FILE`: one link per row; bad rows are reported by row number and the rest are still issued.
+struct BulkIssue {
+    static let columns = ["client_id", "name", "expires", "sent_to"]
+    static let outputColumns = ["row", "client_id", "name", "link_id", "expires_at", "link", "sent_to"]
+    /// Rows issued per store transaction; also how often the progress bar moves.
+    static let batchSize = 500
+
+    let csvPath: String
+    let outputPath: String?
+    let renderer: LinkRenderer
+
+    func run(_ installation: Installation) async throws {
+        guard let data = FileManager.default.contents(atPath: csvPath) else {
+            throw PortalLinksError(.invalidInput, "cannot read \(csvPath)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PortalLinksError(.invalidInput, "\(csvPath) is not UTF-8 text")
+        }
+        var rows: [CSV.Row]
+        do { rows = try CSV.parse(text) } catch {
+            throw PortalLinksError(.invalidInput, "\(csvPath) row \(error.line): \(error.message)")
+        }
+        if let first = rows.first, first.fields.first?.trimmingCharacters(in: .whitespaces).lowercased() == "client_id" {
+            rows.removeFirst()
+        }
+        guard !rows.isEmpty else { throw PortalLinksError(.invalidInput, "\(csvPath) has no rows") }
+
+        let out: FileHandle
+        if let outputPath {
+            guard FileManager.default.createFile(atPath: outputPath, contents: nil), let handle = FileHandle(forWritingAtPath: outputPath) else {
+                throw PortalLinksError(.invalidInput, "cannot write \(outputPath)")
+            }
+            out = handle
+        } else {
+            out = FileHandle.standardOutput
+        }
+        out.write(Data((CSV.line(Self.outputColumns) + "\n").utf8))
+
+        let progress = ProgressBar(total: rows.count)
+        var failures = 0
+        var issued = 0
+        for start in stride(from: 0, to: rows.count, by: Self.batchSize) {
+            let batch = rows[start..<min(start + Self.batchSize, rows.count)]
+            let now = installation.clock()
+            var requests: [(CSV.Row, IssueRequest)] = []
+            for row in batch {
+                do { requests.append((row, try Self.request(from: row, now: now))) } catch {
+                    failures += 1
+                    progress.report("row \(row.line): \(error)")
+                }
+            }
+            let results = try await installation.issue(requests.map(\.1))
+            var lines = ""
+            for ((row, _), result) in zip(requests, results) {
+                switch result {
+                case .success(let link):
+                    issued += 1
+                    lines += CSV.line([String(row.line), link.claims.clientID.description, link.claims.displayName ?? "",
+                                       link.linkID.description, TimeText.format(link.claims.expiresAt),
+                                       renderer.url(for: link.token) ?? link.token, link.sentTo.joined(separator: ";")]) + "\n"
+                case .failure(let error):
+                    failures += 1
+                    progress.report("row \(row.line): \(error.message)")
+                }
+            }
+            out.write(Data(lines.utf8))
+            progress.advance(to: min(start + Self.batchSize, rows.count))
+        }
+        progress.finish()
+        if outputPath != nil { try out.close() }
+        if failures > 0 {
+            FileHandle.standardError.write(Data("portal-links: issued \(issued) links; \(failures) rows refused\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func request(from row: CSV.Row, now: Int64) throws -> IssueRequest {
+        let fields = row.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard fields.count <= columns.count else {
+            throw PortalLinksError(.invalidInput, "\(fields.count) columns; expected at most \(columns.count): \(columns.joined(separator: ","))")
+        }
+        func field(_ index: Int) -> String? { index < fields.count && !fields[index].isEmpty ? fields[index] : nil }
+        guard let clientText = field(0) else { throw PortalLinksError(.invalidInput, "client_id is empty") }
+        let clientID: ClientID
+        do { clientID = try ClientID(parsing: clientText) } catch { throw PortalLinksError(.invalidInput, error.message) }
+        var expiresAt: Int64?
+        if let expires = field(2) {
+            guard let parsed = TimeText.parseExpiry(expires, now: now) else {
+                throw PortalLinksError(.invalidInput, "expires '\(expires)' is neither a lifetime such as 90d nor a time")
+            }
+            expiresAt = parsed
+        }
+        let sentTo = field(3).map { $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        return IssueRequest(clientID: clientID, displayName: field(1), expiresAt: expiresAt, sentTo: sentTo)
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; silent otherwise. Row errors print above it.
+final class ProgressBar {
+    private let total: Int
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private var done = 0
+
+    init(total: Int) { self.total = total }
+
+    func advance(to done: Int) {
+        self.done = done
+        draw()
+    }
+
+    func report(_ message: String) {
+        let clear = enabled ? "\r\u{1B}[K" : ""
+        FileHandle.standardError.write(Data("\(clear)portal-links: \(message)\n".utf8))
+        draw()
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    private func draw() {
+        guard enabled else { return }
+        let width = 30
+        let filled = total == 0 ? width : done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import PortalLinks
+import PortalLinksCore
+import PortalLinksStore
+
+struct LinksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "links",
+        abstract: "The ledger of issued links (never the tokens themselves).",
+        subcommands: [List.self, Expiring.self, Show.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issued links, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("Only this client's links.", valueName: "ID")) var client: String?
+        @Flag(help: "Print JSON.") var json = false
+        func validate() throws { if let client { _ = try Arguments.clientID(client) } }
+        func run() async throws {
+            let installation = try await global.open()
+            let entries = try await installation.store.ledgerEntries(client: try client.map(Arguments.clientID), expiringIn: nil)
+            LedgerOutput.print(entries, json: json, now: installation.clock())
+        }
+    }
+
+    struct Expiring: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Links that expire within a duration from now.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("How far ahead to look, such as 14d.", valueName: "DURATION")) var within: String
+        @Flag(help: "Print JSON.") var json = false
+        func validate() throws { _ = try Arguments.duration(within, option: "--within") }
+        func run() async throws {
+            let installation = try await global.open()
+            let now = installation.clock()
+            let window = now...(now + (try Arguments.duration(within, option: "--within")))
+            let entries = try await installation.store.ledgerEntries(client: nil, expiringIn: window)
+            LedgerOutput.print(entries.sorted { $0.expiresAt < $1.expiresAt }, json: json, now: now)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One link: its ledger entry and whether it is active, expired or revoked.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The link.", valueName: "LINK_ID")) var linkID: String
+        @Flag(help: "Print JSON.") var json = false
+        func validate() throws { _ = try Arguments.linkID(linkID) }
+        func run() async throws {
+            let id = try Arguments.linkID(linkID)
+            let installation = try await global.open()
+            guard let entry = try await installation.store.ledgerEntry(id) else {
+                throw PortalLinksError(.notFound, "link \(id) is not in this installation's ledger")
+            }
+            let revocation = try await installation.store.revocationStatus(of: id, client: entry.clientID)
+            let ring = try await installation.ring()
+            let now = installation.clock()
+            let keyState = ring.key(entry.keyID).map { ring.effectiveState(of: $0, at: now) }
+            let status = LedgerOutput.status(entry, revocation: revocation, keyState: keyState, now: now)
+            if json {
+                print(JSONText.object(LedgerOutput.fields(entry) + [("status", status)]))
+                return
+            }
+            print("link_id:  \(entry.linkID)")
+            print("status:   \(status)")
+            print("client:   \(entry.clientID)" + (entry.displayName.map { " (\($0))" } ?? ""))
+            print("issued:   \(TimeText.format(entry.issuedAt)) by \(entry.issuedBy)")
+            print("expires:  \(TimeText.format(entry.expiresAt))")
+            print("key:      \(entry.keyID) (\(keyState?.rawValue ?? "unknown"))")
+            print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : entry.sentTo.joined(separator: ", "))")
+        }
+    }
+}
+
+enum LedgerOutput {
+    static func fields(_ entry: LedgerEntry) -> [(String, Any?)] {
+        [("link_id", entry.linkID.description), ("client_id", entry.clientID.description), ("display_name", entry.displayName),
+         ("issued_at", entry.issuedAt), ("expires_at", entry.expiresAt), ("key_id", entry.keyID.description),
+         ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy)]
+    }
+
+    /// active, expired, revoked (link or client), disabled (client or key).
+    static func status(_ entry: LedgerEntry, revocation: RevocationStatus, keyState: KeyState?, now: Int64) -> String {
+        if revocation.linkRevokedAt != nil { return "revoked" }
+        if let before = revocation.clientRevokedBefore, entry.issuedAt < before { return "revoked (client)" }
+        if now > entry.expiresAt { return "expired" }
+        if revocation.clientDisabledAt != nil { return "disabled (client)" }
+        if let keyState, !keyState.verifies { return "refused (key \(keyState.rawValue))" }
+        return "active"
+    }
+
+    static func print(_ entries: [LedgerEntry], json: Bool, now: Int64) {
+        if json {
+            Swift.print(JSONText.array(entries.map { JSONText.object(fields($0)) }))
+            return
+        }
+        guard !entries.isEmpty else {
+            Swift.print("no links")
+            return
+        }
+        Swift.print("LINK_ID           CLIENT                                EXPIRES               NAME")
+        for entry in entries {
+            let expired = entry.expiresAt < now ? " (expired)" : ""
+            Swift.print("\(entry.linkID)  \(entry.clientID.description.padding(toLength: 36, withPad: " ", startingAt: 0))  \(TimeText.format(entry.expiresAt))  \(entry.displayName ?? "")\(expired)")
+        }
+    }
+}

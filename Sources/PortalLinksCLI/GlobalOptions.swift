@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import PortalLinks
+import PortalLinksCore
+
+/// Options every command that touches the installation takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Home directory of the installation (default: $PORTAL_LINKS_HOME, else ~/.portal-links).", valueName: "DIR"))
+    var home: String?
+
+    @Option(name: .long, help: ArgumentHelp("Who is acting, for the audit log (default: $PORTAL_LINKS_ACTOR, else $USER).", valueName: "NAME"))
+    var actor: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var actorName: String {
+        let account = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        let candidates = [actor, environment["PORTAL_LINKS_ACTOR"], environment["USER"], account]
+        return candidates.compactMap { $0 }.first { !$0.isEmpty } ?? "unknown"
+    }
+
+    func open() async throws -> Installation {
+        var policy = LinkPolicy()
+        if let text = environment["PORTAL_LINKS_MAX_LIFETIME"] {
+            guard let seconds = TimeText.parseDuration(text) else {
+                throw PortalLinksError(.invalidInput, "PORTAL_LINKS_MAX_LIFETIME must be a duration such as 365d")
+            }
+            policy.maximumLifetime = seconds
+        }
+        return try await Installation.open(
+            home: Installation.homeDirectory(explicit: home, environment: environment),
+            environment: environment, policy: policy, actor: actorName)
+    }
+}
+
+/// Parsers for argument values, so that bad values are usage errors with one clear line.
+enum Arguments {
+    static func time(_ text: String, option: String) throws -> Int64 {
+        guard let value = TimeText.parseTime(text) else {
+            throw ValidationError("\(option) takes an ISO 8601 time such as 2027-03-01T12:00:00Z, or Unix seconds")
+        }
+        return value
+    }
+
+    static func duration(_ text: String, option: String) throws -> Int64 {
+        guard let value = TimeText.parseDuration(text) else {
+            throw ValidationError("\(option) takes a duration such as 14d, 24h or 30m")
+        }
+        return value
+    }
+
+    static func keyID(_ text: String) throws -> KeyID {
+        guard let id = KeyID(parsing: text) else { throw ValidationError("a key ID is 8 hex digits, as 'keys list' shows") }
+        return id
+    }
+
+    static func linkID(_ text: String) throws -> LinkID {
+        guard let id = LinkID(parsing: text) else { throw ValidationError("a link ID is 16 hex digits, as 'verify' or 'links list' shows") }
+        return id
+    }
+
+    static func clientID(_ text: String) throws -> ClientID {
+        do { return try ClientID(parsing: text.trimmingCharacters(in: .whitespaces)) } catch { throw ValidationError(error.message) }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import PortalLinks
+import PortalLinksCore
+
+struct PortalLinksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portal-links",
+        abstract: "Signed invitation links for client portals: issue, verify, rotate keys, revoke.",
+        discussion: """
+            Exit status: 0 success (for verify: the link is valid), 1 refused or failed (for verify: the link is \
+            invalid), 2 usage error.
+            """,
+        subcommands: [
+            IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
+            ClientsCommand.self, LinksCommand.self, AuditCommand.self, BenchCommand.self,
+        ])
+}
+
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try PortalLinksCommand.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(reporting: error)
+        }
+    }
+
+    /// Every failure is one line on stderr and an exit status: 2 for usage errors, 1 for anything refused.
+    static func exit(reporting error: any Error) -> Never {
+        if error is CleanExit { PortalLinksCommand.exit(withError: error) }
+        if let code = error as? ExitCode { PortalLinksCommand.exit(withError: code) }
+        let status: Int32
+        let message: String
+        switch error {
+        case let error as PortalLinksError:
+            status = error.code == .invalidInput ? 2 : 1
+            message = error.message
+        case let error as LinkClaimsError:
+            status = 2
+            message = error.message
+        case let error as KeyRingError:
+            status = 1
+            message = error.message
+        default:
+            if PortalLinksCommand.exitCode(for: error) == .validationFailure {
+                status = 2
+                message = PortalLinksCommand.message(for: error)
+            } else {
+                status = 1
+                message = StorageErrorText.describe(error)
+            }
+        }
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("portal-links: \(line)\n".utf8))
+        Foundation.exit(status)
+    }
+}
