@@ -30,6 +30,11 @@ public final class HMACKey: Sendable {
         state.deallocate()
     }
 
+    /// Copies the precomputed state, for tables that keep many keys in one block.
+    func copyState(to destination: UnsafeMutablePointer<pl_hmac_key>) {
+        destination.update(from: state, count: 1)
+    }
+
     /// The full 32-byte HMAC of `label || message`.
     public func authenticationCode(for message: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)

@@ -3,10 +3,26 @@
 public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    private static let reverse: [UInt8] = {
-        var table = [UInt8](repeating: 0xff, count: 256)
+    // The decoding tables live in memory allocated once and never freed, so that reading them costs no
+    // reference counting on the verify path.
+    nonisolated(unsafe) private static let reverse: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        table.initialize(repeating: 0xff, count: 256)
         for (index, character) in alphabet.enumerated() { table[Int(character)] = UInt8(index) }
-        return table
+        return UnsafePointer(table)
+    }()
+
+    /// Four tables of 256 entries, one per position in a group of four characters, each holding the
+    /// character's six bits already shifted into place, or `invalid` for characters outside the alphabet.
+    /// A group then decodes with four loads, three ORs and one check.
+    private static let invalid: UInt32 = 0xff00_0000
+    nonisolated(unsafe) private static let groupTables: UnsafePointer<UInt32> = {
+        let tables = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * 256)
+        tables.initialize(repeating: invalid, count: 4 * 256)
+        for (index, character) in alphabet.enumerated() {
+            for position in 0..<4 { tables[position * 256 + Int(character)] = UInt32(index) << (18 - 6 * position) }
+        }
+        return UnsafePointer(tables)
     }()
 
     public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -53,19 +69,25 @@ public enum Base64URL {
     /// Returns the number of bytes written, or nil when `text` is not strict base64url.
     public static func decode(_ text: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableRawBufferPointer) -> Int? {
         guard let count = decodedCount(ofCharacterCount: text.count), output.count >= count else { return nil }
+        let tables = groupTables
+        let groups = text.count / 4
+        var bad: UInt32 = 0
         var i = 0
         var o = 0
-        while i + 4 <= text.count {
-            let a = reverse[Int(text[i])], b = reverse[Int(text[i + 1])]
-            let c = reverse[Int(text[i + 2])], d = reverse[Int(text[i + 3])]
-            guard (a | b | c | d) & 0xc0 == 0 else { return nil }
-            let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+        for _ in 0..<groups {
+            let chunk = tables[Int(text[i])] | tables[256 &+ Int(text[i &+ 1])]
+                | tables[512 &+ Int(text[i &+ 2])] | tables[768 &+ Int(text[i &+ 3])]
+            bad |= chunk
             output[o] = UInt8(truncatingIfNeeded: chunk >> 16)
-            output[o + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
-            output[o + 2] = UInt8(truncatingIfNeeded: chunk)
-            o += 3
-            i += 4
+            output[o &+ 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+            output[o &+ 2] = UInt8(truncatingIfNeeded: chunk)
+            i = i &+ 4
+            o = o &+ 3
         }
+        guard bad & invalid == 0 else { return nil }
+
+        // The last two or three characters carry one or two bytes; their unused low bits must be zero.
+        let reverse = Self.reverse
         switch text.count - i {
         case 0:
             break

@@ -68,21 +68,25 @@ public enum LinkToken {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
+    @inline(__always)
     static func linkIDFromTag(_ tag: UnsafeRawBufferPointer) -> LinkID {
         LinkID(rawValue: readUInt64(tag, at: 0))
     }
 
+    @inline(__always)
     static func readUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
             | UInt32(bytes[offset + 3])
     }
 
+    @inline(__always)
     static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
         UInt64(readUInt32(bytes, at: offset)) << 32 | UInt64(readUInt32(bytes, at: offset + 4))
     }
 
     /// Reads the fields after the header from an authenticated message (tag removed). Nil when the layout is
     /// broken: unknown flags, lengths out of range, invalid UTF-8, or bytes left over.
+    @inline(__always)
     static func parseFields(_ message: UnsafeRawBufferPointer) -> LinkClaims? {
         guard message.count >= headerCount + 2 else { return nil }
         let flags = message[13]

@@ -20,7 +20,7 @@ public struct LinkVerifier: Sendable {
 
     public static let defaultLeeway: Int64 = 60
 
-    public let keys: [KeyID: Key]
+    private let table: KeyTable
     public let revocations: Revocations
     /// Seconds of clock difference tolerated on both sides of a link's lifetime.
     public let leeway: Int64
@@ -28,21 +28,32 @@ public struct LinkVerifier: Sendable {
     public let generation: UInt64
 
     public init(keys: [KeyID: Key], revocations: Revocations = .none, leeway: Int64 = defaultLeeway, generation: UInt64 = 0) {
-        self.keys = keys
+        self.table = KeyTable(keys)
         self.revocations = revocations
         self.leeway = leeway
         self.generation = generation
     }
 
-    /// The state `key` is in at `now`, counting a retiring key whose window has passed as expired.
-    public func effectiveState(of key: Key, at now: Int64) -> KeyState {
-        KeyRing.effectiveState(key.state, verifiesUntil: key.verifiesUntil, at: now, leeway: leeway)
+    /// How many keys the snapshot holds, in any state.
+    public var keyCount: Int { table.count }
+
+    /// The state key `id` is in at `now`, counting a retiring key whose window has passed as expired;
+    /// nil when the snapshot has no such key.
+    public func keyState(_ id: KeyID, at now: Int64) -> KeyState? {
+        table.entry(for: id).map { effectiveState(entry: $0, at: now) }
+    }
+
+    @inline(__always)
+    private func effectiveState(entry: Int, at now: Int64) -> KeyState {
+        let until = table.verifiesUntil[entry]
+        return KeyRing.effectiveState(table.states[entry], verifiesUntil: until == .max ? nil : until, at: now, leeway: leeway)
     }
 
     /// Checks `token` at `now` (Unix seconds). The checks run in a fixed order and the first failure is the reason.
     public func verify(_ token: String, at now: Int64) -> LinkVerification {
-        var token = token
-        return token.withUTF8 { verify(utf8: $0, at: now) }
+        // Native strings are contiguous UTF-8 already; only bridged ones need the copy.
+        if let result = token.utf8.withContiguousStorageIfAvailable({ verify(utf8: $0, at: now) }) { return result }
+        return Array(token.utf8).withUnsafeBufferPointer { verify(utf8: $0, at: now) }
     }
 
     public func verify(utf8 token: UnsafeBufferPointer<UInt8>, at now: Int64) -> LinkVerification {
@@ -57,6 +68,7 @@ public struct LinkVerifier: Sendable {
         }
     }
 
+    @inline(__always)
     private func verify(bytes: UnsafeRawBufferPointer, at now: Int64) -> LinkVerification {
         guard bytes.count >= 1 else { return .refused(.malformed) }
         guard bytes[0] == LinkToken.version else { return .refused(.unsupportedVersion) }
@@ -64,25 +76,24 @@ public struct LinkVerifier: Sendable {
 
         let keyID = KeyID(rawValue: LinkToken.readUInt32(bytes, at: 1))
         // The key named in the token, and only that one: never a fallback, never a search.
-        guard let key = keys[keyID] else { return .refused(.unknownKey) }
-        switch effectiveState(of: key, at: now) {
+        guard let entry = table.entry(for: keyID) else { return .refused(.unknownKey) }
+        switch effectiveState(entry: entry, at: now) {
         case .staged, .primary, .retiring: break
         case .disabled, .destroyed: return .refused(.keyDisabled)
         case .expired: return .refused(.keyExpired)
         }
-        guard let hmac = key.hmac else { return .refused(.keyDisabled) }
 
         let messageCount = bytes.count - LinkToken.tagCount
         let message = UnsafeRawBufferPointer(rebasing: bytes[..<messageCount])
         let tag = UnsafeRawBufferPointer(rebasing: bytes[messageCount...])
-        guard hmac.isValidTag(tag, authenticating: message) else { return .refused(.badSignature) }
+        guard table.isValidTag(tag, authenticating: message, entry: entry) else { return .refused(.badSignature) }
 
         let linkID = LinkToken.linkIDFromTag(tag)
         guard let claims = LinkToken.parseFields(message) else { return .refused(.malformed) }
         let reason: VerifyReason? =
             if now < claims.issuedAt - leeway { .notYetValid }
             else if now > claims.expiresAt + leeway { .expired }
-            else { revocations.reason(for: claims, linkID: linkID) }
+            else { revocations.reason(linkID: linkID, clientID: claims.clientID, issuedAt: claims.issuedAt) }
         return LinkVerification(reason: reason, claims: claims, linkID: linkID)
     }
 }

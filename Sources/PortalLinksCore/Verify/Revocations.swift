@@ -2,12 +2,12 @@
 /// so that checking a link never needs a lookup elsewhere.
 public struct Revocations: Sendable {
     /// Revoked link IDs.
-    public var links: Set<LinkID>
+    public var links: RevokedLinks
     /// Links of these clients issued before the given time (Unix seconds) are refused.
     public var clientsRevokedBefore: [ClientID: Int64]
     public var disabledClients: Set<ClientID>
 
-    public init(links: Set<LinkID> = [], clientsRevokedBefore: [ClientID: Int64] = [:], disabledClients: Set<ClientID> = []) {
+    public init(links: RevokedLinks = [], clientsRevokedBefore: [ClientID: Int64] = [:], disabledClients: Set<ClientID> = []) {
         self.links = links
         self.clientsRevokedBefore = clientsRevokedBefore
         self.disabledClients = disabledClients
@@ -15,12 +15,13 @@ public struct Revocations: Sendable {
 
     public static let none = Revocations()
 
-    func reason(for claims: LinkClaims, linkID: LinkID) -> VerifyReason? {
+    @inline(__always)
+    func reason(linkID: LinkID, clientID: ClientID, issuedAt: Int64) -> VerifyReason? {
         if !links.isEmpty, links.contains(linkID) { return .linkRevoked }
-        if !clientsRevokedBefore.isEmpty, let before = clientsRevokedBefore[claims.clientID], claims.issuedAt < before {
+        if !clientsRevokedBefore.isEmpty, let before = clientsRevokedBefore[clientID], issuedAt < before {
             return .clientRevoked
         }
-        if !disabledClients.isEmpty, disabledClients.contains(claims.clientID) { return .clientDisabled }
+        if !disabledClients.isEmpty, disabledClients.contains(clientID) { return .clientDisabled }
         return nil
     }
 }
