@@ -3,7 +3,7 @@ import CPortalCrypto
 /// The 256-bit key that encrypts signing-key material at rest with AES-256-GCM.
 ///
 /// Its bytes never appear in a description, an error or a log.
-public struct MasterKey: Sendable, CustomStringConvertible {
+public struct MasterKey: Sendable, CustomStringConvertible, CustomReflectable {
     public static let byteCount = 32
     private static let nonceCount = 12
     private static let tagCount = 16
@@ -21,6 +21,8 @@ public struct MasterKey: Sendable, CustomStringConvertible {
     public var hexEncoded: String { Hex.encode(bytes) }
 
     public var description: String { "MasterKey(redacted)" }
+
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
 
     /// `nonce || ciphertext || tag`, authenticated together with `context` (for example the key ID), so that
     /// a sealed value copied to another row does not open.
