@@ -37,8 +37,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore"]),
-        .testTarget(name: "PortalLinksStoreTests", dependencies: ["PortalLinksStore"]),
-        .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks"]),
+        .testTarget(
+            name: "PortalLinksStoreTests",
+            dependencies: ["PortalLinksStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
         .testTarget(name: "PortalLinksCLITests", dependencies: ["PortalLinksCore"]),
     ]
 )

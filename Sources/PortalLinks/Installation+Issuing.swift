@@ -61,20 +61,36 @@ extension Installation {
         guard let key = try hmacKey(for: primary) else {
             throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
         }
-        let results: [Result<IssuedLink, PortalLinksError>] = requests.map { request in
+        func sign(_ request: IssueRequest) -> Result<IssuedLink, PortalLinksError> {
             Result {
                 let claims = try claims(for: request, keyID: primary.id, at: now)
                 let (token, linkID) = LinkToken.sign(claims, with: key)
                 return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: request.sentTo)
             }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
         }
-        let entries = results.compactMap { try? $0.get() }.map { link in
-            LedgerEntry(linkID: link.linkID, clientID: link.claims.clientID, displayName: link.claims.displayName,
-                        issuedAt: link.claims.issuedAt, expiresAt: link.claims.expiresAt, keyID: link.claims.keyID,
-                        sentTo: link.sentTo, issuedBy: actor)
+        var results = requests.map(sign)
+        var pending = Array(results.indices)
+        // Links with equal fields issued in the same second differ only by their random 16-bit nonce; in the
+        // rare case two nonces match, the ledger reports the clash and that link is signed again.
+        for _ in 0..<8 where !pending.isEmpty {
+            let entries = pending.compactMap { try? results[$0].get() }.map { ledgerEntry(for: $0) }
+            let clashes = Set(entries.isEmpty ? [] : try await store.recordIssued(entries, actor: actor, at: now))
+            pending = pending.filter { index in
+                guard let link = try? results[index].get(), clashes.contains(link.linkID) else { return false }
+                results[index] = sign(requests[index])
+                return true
+            }
         }
-        if !entries.isEmpty { try await store.recordIssued(entries, actor: actor, at: now) }
+        guard pending.isEmpty else {
+            throw PortalLinksError(.conflict, "could not give \(pending.count) links an unused link ID; try again")
+        }
         return results
+    }
+
+    func ledgerEntry(for link: IssuedLink) -> LedgerEntry {
+        LedgerEntry(linkID: link.linkID, clientID: link.claims.clientID, displayName: link.claims.displayName,
+                    issuedAt: link.claims.issuedAt, expiresAt: link.claims.expiresAt, keyID: link.claims.keyID,
+                    sentTo: link.sentTo, issuedBy: actor)
     }
 
     /// A light check that catches a swapped column, not a full RFC 5322 parser.

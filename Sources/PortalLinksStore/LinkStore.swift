@@ -40,8 +40,9 @@ public protocol LinkStore: Sendable {
 
     func revocationStatus(of link: LinkID, client: ClientID) async throws -> RevocationStatus
 
-    /// Adds issued links to the ledger, each with an audit entry, all in one transaction.
-    func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws
+    /// Adds issued links to the ledger, each with an audit entry, all in one transaction. Links whose ID is
+    /// already in the ledger are left out and returned, so that the issuer can sign them again with a new nonce.
+    func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws -> [LinkID]
 
     func ledgerEntry(_ id: LinkID) async throws -> LedgerEntry?
 

@@ -293,25 +293,34 @@ public final class SQLiteLinkStore: LinkStore {
 
     // MARK: Ledger
 
-    public func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws {
+    public func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws -> [LinkID] {
         try await write { db in
+            var clashes: [LinkID] = []
+            var recorded: [LedgerEntry] = []
             for link in links {
                 try db.execute(
                     sql: """
-                        INSERT INTO links (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by)
+                        INSERT OR IGNORE INTO links
+                            (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [Int64(bitPattern: link.linkID.rawValue), link.clientID.description, link.displayName,
                                 link.issuedAt, link.expiresAt, Int64(link.keyID.rawValue),
                                 link.sentTo.joined(separator: "\n"), link.issuedBy])
+                guard db.changesCount > 0 else {
+                    clashes.append(link.linkID)
+                    continue
+                }
+                recorded.append(link)
                 // A rotation may have retired the signing key while this link was being signed: keep that key
                 // verifying until this link expires too.
                 try db.execute(
                     sql: "UPDATE keys SET verifies_until = MAX(verifies_until, ?) WHERE key_id = ? AND verifies_until IS NOT NULL",
                     arguments: [link.expiresAt, Int64(link.keyID.rawValue)])
             }
-            try self.appendAudit(links.map { AuditEvent("link.issue", "link \($0.linkID) client \($0.clientID) key \($0.keyID)") },
+            try self.appendAudit(recorded.map { AuditEvent("link.issue", "link \($0.linkID) client \($0.clientID) key \($0.keyID)") },
                                  actor: actor, at: now, db)
+            return clashes
         }
     }
 

@@ -20,7 +20,7 @@ import Testing
     static let issuedAt: Int64 = 1_800_000_000
     static let expiresAt: Int64 = 1_807_776_000  // 90 days later
 
-    /// (name, key, client, display name, issued, expires, verify at, expected reason)
+    /// (name, key, client, display name, issued, expires, verify at, expected reason); nonces count up from 0x1234.
     static let signed: [(String, String, String, String?, Int64, Int64, Int64, VerifyReason?)] = [
         ("uuid client, no name", "0a0b0c0d", "0f8fad5b-d9cb-469f-a165-70867728950e", nil, issuedAt, expiresAt, issuedAt + 100, nil),
         ("text client with display name", "0a0b0c0d", "acme", "Acme Corp", issuedAt, expiresAt, issuedAt + 100, nil),
@@ -49,14 +49,15 @@ import Testing
     static func vectors() throws -> [[String: Any]] {
         var vectors: [[String: Any]] = []
         var firstToken = ""
-        for (name, keyID, client, displayName, issued, expires, at, reason) in signed {
-            let claims = try LinkClaims(keyID: KeyID(parsing: keyID)!, issuedAt: issued, expiresAt: expires,
+        for (index, (name, keyID, client, displayName, issued, expires, at, reason)) in signed.enumerated() {
+            let nonce = UInt16(0x1234 + index)
+            let claims = try LinkClaims(keyID: KeyID(parsing: keyID)!, issuedAt: issued, expiresAt: expires, nonce: nonce,
                                         clientID: ClientID(parsing: client), displayName: displayName)
             let (token, linkID) = LinkToken.sign(claims, with: HMACKey(secret: Hex.decode(key(keyID).secret)!, purpose: .link))
             if firstToken.isEmpty { firstToken = token }
             vectors.append([
                 "name": name, "key_id": keyID, "client_id": client, "display_name": displayName ?? NSNull(),
-                "issued_at": issued, "expires_at": expires, "token": token, "link_id": linkID.description,
+                "issued_at": issued, "expires_at": expires, "nonce": Int(nonce), "token": token, "link_id": linkID.description,
                 "verify_at": at, "valid": reason == nil, "reason": reason?.rawValue ?? NSNull(),
             ])
         }
@@ -65,7 +66,7 @@ import Testing
             vectors.append(["name": name, "token": token, "verify_at": issuedAt + 100, "valid": false, "reason": reason.rawValue])
         }
         var flipped = bytes
-        flipped[20] ^= 0x01
+        flipped[22] ^= 0x01
         variant("client ID bit flipped", Base64URL.encode(flipped), .badSignature)
         flipped = bytes
         flipped[flipped.count - 1] ^= 0x80
@@ -76,7 +77,7 @@ import Testing
         flipped = bytes
         flipped[0] = 0x02
         variant("version 2", Base64URL.encode(flipped), .unsupportedVersion)
-        variant("truncated by one character", String(firstToken.dropLast()), .malformed)
+        variant("truncated by three characters (no base64url string has this length)", String(firstToken.dropLast(3)), .malformed)
         variant("padded", firstToken + "==", .malformed)
         variant("standard base64 alphabet", firstToken.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + (firstToken.contains(where: { $0 == "-" || $0 == "_" }) ? "" : "+"), .malformed)
         variant("over 512 characters", String(repeating: "A", count: 513), .malformed)

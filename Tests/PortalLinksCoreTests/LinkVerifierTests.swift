@@ -173,7 +173,7 @@ import Testing
         #expect(verifier.verify("", at: now).reason == .malformed)
         #expect(verifier.verify(String(repeating: "A", count: 513), at: now).reason == .malformed)
         #expect(verifier.verify(String(repeating: "A", count: 512), at: now).reason == .unsupportedVersion)
-        #expect(verifier.verify(Base64URL.encode([0x01] + Array(repeating: 0, count: 20)), at: now).reason == .malformed)
+        #expect(verifier.verify(Base64URL.encode([0x01] + Array(repeating: 0, count: 30)), at: now).reason == .malformed)
         #expect(verifier.verify("AQ", at: now).reason == .malformed)
     }
 

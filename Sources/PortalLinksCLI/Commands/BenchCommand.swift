@@ -96,7 +96,7 @@ struct CoreBenchmark {
         return (keys, signing)
     }
 
-    /// Valid links for UUID clients with no display name: the common case, 62 characters each.
+    /// Valid links for UUID clients with no display name: the common case, 64 characters each.
     static func tokens(signedWith signing: [(KeyID, HMACKey)]) -> [String] {
         (0..<tokenCount).map { index in
             let (id, key) = signing[index % signing.count]
@@ -153,7 +153,7 @@ struct CoreBenchmark {
             let start = Self.nanoseconds()
             for index in 0..<count { length &+= LinkToken.sign(claims[index & (Self.tokenCount - 1)], with: key.1).token.utf8.count }
             let elapsed = Self.nanoseconds() - start
-            precondition(length == count * 62)
+            precondition(length == count * 64)
             return Double(elapsed) / Double(count)
         }
     }

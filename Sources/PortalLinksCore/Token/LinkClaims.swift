@@ -3,11 +3,13 @@ public struct LinkClaims: Hashable, Sendable {
     public var keyID: KeyID
     public var issuedAt: Int64
     public var expiresAt: Int64
+    /// Random by default; tells apart links whose other fields are equal.
+    public var nonce: UInt16
     public var clientID: ClientID
     public var displayName: String?
 
-    public init(keyID: KeyID, issuedAt: Int64, expiresAt: Int64, clientID: ClientID, displayName: String? = nil)
-        throws(LinkClaimsError)
+    public init(keyID: KeyID, issuedAt: Int64, expiresAt: Int64, nonce: UInt16 = .random(in: .min ... .max),
+                clientID: ClientID, displayName: String? = nil) throws(LinkClaimsError)
     {
         guard issuedAt >= 0, issuedAt <= Int64(UInt32.max), expiresAt > issuedAt, expiresAt <= Int64(UInt32.max) else {
             throw LinkClaimsError(.invalidLifetime, "a link must expire after it is issued, before the year 2106")
@@ -20,15 +22,17 @@ public struct LinkClaims: Hashable, Sendable {
         self.keyID = keyID
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.nonce = nonce
         self.clientID = clientID
         self.displayName = displayName
     }
 
     /// Builds claims from fields already checked by a tag, skipping the validation above.
-    init(trusted keyID: KeyID, issuedAt: Int64, expiresAt: Int64, clientID: ClientID, displayName: String?) {
+    init(trusted keyID: KeyID, issuedAt: Int64, expiresAt: Int64, nonce: UInt16, clientID: ClientID, displayName: String?) {
         self.keyID = keyID
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.nonce = nonce
         self.clientID = clientID
         self.displayName = displayName
     }

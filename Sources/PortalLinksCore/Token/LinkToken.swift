@@ -1,14 +1,16 @@
 /// Token format v1: the bytes of a link, before base64url.
 ///
 /// ```
-/// version(1) = 0x01 | key_id(4) | issued_at(4) | expires_at(4) | flags(1)
+/// version(1) = 0x01 | key_id(4) | issued_at(4) | expires_at(4) | flags(1) | nonce(2)
 ///   | client: uuid(16)            when flags & 0x01
 ///   | client: length(1) text(...)  otherwise
 ///   | [name_length(1) name(...)]   when flags & 0x02
 ///   | tag(16)
 /// ```
 /// Integers are big-endian, times Unix seconds. The tag is HMAC-SHA256 over the purpose label and every
-/// preceding byte, truncated to 128 bits. A UUID client with no display name is 46 bytes, 62 characters.
+/// preceding byte, truncated to 128 bits. The nonce keeps two links with otherwise equal fields (the same
+/// client, key and second) apart, so each has its own link ID. A UUID client with no display name is 48
+/// bytes, 64 characters.
 public enum LinkToken {
     public static let version: UInt8 = 0x01
     public static let tagCount = 16
@@ -16,8 +18,8 @@ public enum LinkToken {
     public static let maximumCharacters = 512
     /// Longest decoded token: the most any token of any future version may carry within `maximumCharacters`.
     static let maximumBytes = maximumCharacters * 3 / 4
-    /// version, key ID, two times and flags.
-    static let headerCount = 14
+    /// version, key ID, two times, flags and nonce.
+    static let headerCount = 16
     /// The shortest well-formed v1 token: a one-byte text client and no name.
     static let minimumCount = headerCount + 2 + tagCount
 
@@ -50,6 +52,8 @@ public enum LinkToken {
         if case .uuid = claims.clientID { flags |= Flag.uuidClient }
         if claims.displayName != nil { flags |= Flag.displayName }
         bytes.append(flags)
+        bytes.append(UInt8(truncatingIfNeeded: claims.nonce >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: claims.nonce))
         switch claims.clientID {
         case .uuid(let uuid):
             bytes += uuid.bigEndianBytes
@@ -115,6 +119,7 @@ public enum LinkToken {
             trusted: KeyID(rawValue: readUInt32(message, at: 1)),
             issuedAt: Int64(readUInt32(message, at: 5)),
             expiresAt: Int64(readUInt32(message, at: 9)),
+            nonce: UInt16(message[14]) << 8 | UInt16(message[15]),
             clientID: clientID,
             displayName: displayName)
     }

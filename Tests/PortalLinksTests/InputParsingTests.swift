@@ -1,0 +1,44 @@
+import PortalLinks
+import PortalLinksCore
+import Testing
+
+@Suite struct InputParsingTests {
+    static let token = "AQoLDA1rSdIAa8B5AAEPj61b2ctGn6FlcIZ3KJUOBv5d5ptb1zHQCxfsVfAKRQ"
+
+    @Test(arguments: [
+        token, " \(token) ", "<\(token)>", "\(token).", "\"\(token)\"", "(\(token)),",
+        "https://portal.example.com/join?token=\(token)", "<https://portal.example.com/join?token=\(token)>.",
+        "https://portal.example.com/join?lang=en&token=\(token)&utm=x", "https://portal.example.com/join?token=\(token)#top",
+    ])
+    func extractsTheTokenFromPastedText(_ pasted: String) {
+        #expect(TokenInput.extract(pasted) == Self.token)
+    }
+
+    @Test func neverRepairsAChangedToken() {
+        // Characters inside the token are never dropped or replaced.
+        let changed = String(Self.token.prefix(20)) + " " + String(Self.token.dropFirst(20))
+        #expect(TokenInput.extract(changed) == changed)
+        #expect(TokenInput.extract(Self.token + "-") == Self.token + "-")
+    }
+
+    @Test func times() {
+        #expect(TimeText.parseTime("2027-03-01T12:00:00Z") == 1_803_902_400)
+        #expect(TimeText.parseTime("2027-03-01T14:00:00+02:00") == 1_803_902_400)
+        #expect(TimeText.parseTime("2027-03-01") == 1_803_859_200)
+        #expect(TimeText.parseTime("1803902400") == 1_803_902_400)
+        #expect(TimeText.parseTime("yesterday") == nil)
+        #expect(TimeText.parseTime("2027-13-01") == nil)
+        #expect(TimeText.format(1_803_902_400) == "2027-03-01T12:00:00Z")
+    }
+
+    @Test func durations() {
+        #expect(TimeText.parseDuration("90d") == 7_776_000)
+        #expect(TimeText.parseDuration("24h") == 86_400)
+        #expect(TimeText.parseDuration("2w") == 1_209_600)
+        #expect(TimeText.parseDuration("0d") == nil)
+        #expect(TimeText.parseDuration("-1d") == nil)
+        #expect(TimeText.parseDuration("d") == nil)
+        #expect(TimeText.parseDuration("9999999999999999999d") == nil)
+        #expect(TimeText.parseExpiry("7d", now: 100) == 604_900)
+    }
+}

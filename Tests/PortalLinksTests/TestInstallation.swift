@@ -1,0 +1,30 @@
+import Foundation
+import PortalLinks
+import PortalLinksCore
+import Synchronization
+
+/// A clock tests can move.
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ start: Int64 = 1_800_000_000) { value = Mutex(start) }
+    var now: Int64 { value.withLock { $0 } }
+    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
+}
+
+/// A fresh home directory with an installation in it.
+struct TestHome {
+    let directory: String
+    let clock = TestClock()
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-home-\(UUID().uuidString)").path
+    }
+
+    func open(environment: [String: String] = [:], actor: String = "tester", policy: LinkPolicy = LinkPolicy()) async throws -> Installation {
+        let clock = self.clock
+        return try await Installation.open(home: directory, environment: environment, policy: policy, actor: actor,
+                                           clock: { clock.now })
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
