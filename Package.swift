@@ -13,14 +13,15 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        // HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from OpenSSL's libcrypto.
+        // C helpers of the core: HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from
+        // OpenSSL's libcrypto, and a vectorised base64url decode.
         .target(
-            name: "CPortalCrypto",
+            name: "CPortalLinks",
             cSettings: [.define("OPENSSL_SUPPRESS_DEPRECATED")],
             linkerSettings: [.linkedLibrary("crypto")]
         ),
         // Token format, signing, verification, key-ring state machine. No I/O; the clock is a parameter.
-        .target(name: "PortalLinksCore", dependencies: ["CPortalCrypto"]),
+        .target(name: "PortalLinksCore", dependencies: ["CPortalLinks"]),
         // One store protocol for everything persistent, and its embedded SQLite implementation.
         .target(
             name: "PortalLinksStore",
@@ -42,6 +43,6 @@ let package = Package(
             dependencies: ["PortalLinksStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
-        .testTarget(name: "PortalLinksCLITests", dependencies: ["PortalLinksCore"]),
+        .testTarget(name: "PortalLinksCLITests"),
     ]
 )

@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 import Testing
 @testable import PortalLinksCore
 

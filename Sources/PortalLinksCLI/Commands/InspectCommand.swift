@@ -62,6 +62,7 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     static func relative(_ time: Int64, now: Int64) -> String {
-        time >= now ? " (in \(Installation.describe(seconds: time - now)))" : " (\(Installation.describe(seconds: now - time)) ago)"
+        if time == now { return " (now)" }
+        return time > now ? " (in \(Installation.describe(seconds: time - now)))" : " (\(Installation.describe(seconds: now - time)) ago)"
     }
 }

@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 
 /// An HMAC-SHA256 key bound to one purpose label, with its pad states computed once.
 ///

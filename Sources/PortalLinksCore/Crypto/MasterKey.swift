@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 
 /// The 256-bit key that encrypts signing-key material at rest with AES-256-GCM.
 ///

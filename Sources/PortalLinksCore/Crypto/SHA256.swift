@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 
 public enum SHA256 {
     public static func hash(_ data: some Collection<UInt8>) -> [UInt8] {

@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 
 /// Randomness from the operating system's cryptographic source, through libcrypto.
 public enum SecureRandom {

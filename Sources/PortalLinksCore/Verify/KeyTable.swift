@@ -1,4 +1,4 @@
-import CPortalCrypto
+import CPortalLinks
 
 /// The verifying half of a key-ring snapshot, laid out for the hot path: an open-addressing table from key ID
 /// to slot, and every key's precomputed HMAC state in one block. A lookup hashes with one multiply and

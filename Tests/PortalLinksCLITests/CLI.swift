@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// Runs the built `portal-links` binary in a home directory of its own, as staff would.
+struct CLI {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var stderrLines: [Substring] { stderr.split(separator: "\n") }
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `PORTAL_LINKS_BIN` when set (the Makefile sets it), else the debug build.
+    static var binary: String {
+        ProcessInfo.processInfo.environment["PORTAL_LINKS_BIN"]
+            ?? packageRoot.appendingPathComponent(".build/debug/portal-links").path
+    }
+
+    let home: String
+
+    init() {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-cli-\(UUID().uuidString)").path
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: home) }
+
+    func process(_ arguments: [String], environment extra: [String: String] = [:]) -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PORTAL_LINKS_") }
+        environment["PORTAL_LINKS_HOME"] = home
+        environment["PORTAL_LINKS_ACTOR"] = "cli-test"
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        return (process, out, err)
+    }
+
+    @discardableResult
+    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Output {
+        try run(arguments, environment: environment)
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw CLIError(message: "\(Self.binary) is missing: build it first (make test does)")
+        }
+        let (process, out, err) = process(arguments, environment: environment)
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func json(_ arguments: String...) throws -> Any {
+        let output = try run(arguments)
+        #expect(output.status == 0, "\(arguments): \(output.stderr)")
+        return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
+    }
+
+    /// Expects one clear line on stderr, the given status and nothing on stdout.
+    func expectOneLineError(_ arguments: [String], status: Int32, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let output = try run(arguments)
+        #expect(output.status == status, "\(arguments) exited \(output.status)", sourceLocation: sourceLocation)
+        #expect(output.stderrLines.count == 1, "\(arguments) wrote: \(output.stderr)", sourceLocation: sourceLocation)
+        #expect(output.stderr.hasPrefix("portal-links: "), sourceLocation: sourceLocation)
+        #expect(output.stdout.isEmpty, "\(arguments) printed: \(output.stdout)", sourceLocation: sourceLocation)
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

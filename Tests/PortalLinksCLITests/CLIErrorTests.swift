@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// Bad input gets one line on stderr and a non-zero status, and changes nothing.
+@Suite struct CLIErrorTests {
+    static let usageErrors: [[String]] = [
+        ["issue"],
+        ["issue", "--client", "acme corp"],
+        ["issue", "--client", "acme", "--expires", "400d"],
+        ["issue", "--client", "acme", "--expires", "soon"],
+        ["issue", "--client", "acme", "--format", "url"],
+        ["issue", "--client", "acme", "--base-url", "ftp://example.com"],
+        ["issue", "--client", "acme", "--sent-to", "nobody"],
+        ["issue", "--csv", "/nonexistent/links.csv"],
+        ["keys", "promote", "xyz"],
+        ["keys", "disable"],
+        ["revoke", "link", "1234"],
+        ["revoke", "client", "acme", "--before", "next tuesday"],
+        ["links", "expiring", "--within", "fortnight"],
+        ["verify"],
+        ["verify", "token", "--at", "noon"],
+        ["teleport"],
+    ]
+
+    @Test(arguments: usageErrors)
+    func usageErrorsAreOneLineAndExitTwo(_ arguments: [String]) throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try cli.run("issue", "--client", "acme")
+        let ledgerBefore = try cli.run("links", "list", "--json").stdout
+        try cli.expectOneLineError(arguments, status: 2)
+        #expect(try cli.run("links", "list", "--json").stdout == ledgerBefore, "nothing was issued")
+    }
+
+    @Test func refusedKeyChangesExitOneAndLeaveTheRingAlone() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try cli.run("keys", "rotate")
+        let keys = try cli.json("keys", "list", "--json") as! [[String: Any]]
+        let primary = keys.first { $0["state"] as? String == "primary" }!["key_id"] as! String
+        let before = try cli.run("keys", "list", "--json").stdout
+        let auditBefore = try cli.run("audit", "--json").stdout
+        try cli.expectOneLineError(["keys", "disable", primary], status: 1)
+        try cli.expectOneLineError(["keys", "destroy", primary], status: 1)
+        try cli.expectOneLineError(["keys", "promote", "00000000"], status: 1)
+        try cli.expectOneLineError(["keys", "enable", primary], status: 1)
+        #expect(try cli.run("keys", "list", "--json").stdout == before)
+        #expect(try cli.run("audit", "--json").stdout == auditBefore)
+    }
+
+    @Test func wrongMasterKeyIsOneLineAndNeverPrinted() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try cli.run("issue", "--client", "acme")
+        let wrong = String(repeating: "ab", count: 32)
+        let output = try cli.run(["keys", "list"], environment: ["PORTAL_LINKS_MASTER_KEY": wrong])
+        #expect(output.status == 1)
+        #expect(output.stderrLines.count == 1)
+        #expect(output.stderr.contains("master key"))
+        #expect(!output.stderr.contains(wrong) && !output.stdout.contains(wrong))
+        let real = try String(contentsOfFile: cli.home + "/master.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!output.stderr.contains(real))
+    }
+}
