@@ -34,8 +34,10 @@ enum Main {
 
     /// Every failure is one line on stderr and an exit status: 2 for usage errors, 1 for anything refused.
     static func exit(reporting error: any Error) -> Never {
-        if error is CleanExit { PortalLinksCommand.exit(withError: error) }
-        if let code = error as? ExitCode { PortalLinksCommand.exit(withError: code) }
+        // Help and version requests, and explicit exit statuses, are ArgumentParser's to print.
+        if PortalLinksCommand.exitCode(for: error) == .success || error is ExitCode {
+            PortalLinksCommand.exit(withError: error)
+        }
         let status: Int32
         let message: String
         switch error {

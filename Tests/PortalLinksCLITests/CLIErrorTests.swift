@@ -32,6 +32,16 @@ import Testing
         #expect(try cli.run("links", "list", "--json").stdout == ledgerBefore, "nothing was issued")
     }
 
+    @Test(arguments: [["--help"], ["issue", "--help"], ["keys", "rotate", "--help"], ["help", "revoke"]])
+    func helpIsPrintedAndExitsZero(_ arguments: [String]) throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        let output = try cli.run(arguments)
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("USAGE: portal-links"))
+        #expect(output.stderr.isEmpty)
+    }
+
     @Test func refusedKeyChangesExitOneAndLeaveTheRingAlone() throws {
         let cli = CLI()
         defer { cli.remove() }
