@@ -15,8 +15,8 @@ public protocol LinkStore: Sendable {
     func ring() async throws -> (ring: KeyRing, generation: UInt64)
 
     /// Runs `change` against the current ring in one exclusive transaction, then writes the changed keys,
-    /// bumps the generation and appends the returned audit events. Two staff changing the ring at once are
-    /// applied one after the other. Returns the ring as written.
+    /// bumps the generation if any key changed, and appends the returned audit events. Two staff changing the
+    /// ring at once are applied one after the other. Returns the ring as written.
     func updateRing(
         actor: String, at now: Int64,
         _ change: @Sendable (inout KeyRing, RingChangeContext) throws -> [AuditEvent]

@@ -74,7 +74,7 @@ struct BulkIssue {
         progress.finish()
         if outputPath != nil { try out.close() }
         if failures > 0 {
-            FileHandle.standardError.write(Data("portal-links: issued \(issued) links; \(failures) rows refused\n".utf8))
+            FileHandle.standardError.write(Data("portal-links: issued \(issued) links; \(failures) \(failures == 1 ? "row" : "rows") refused\n".utf8))
             throw ExitCode(1)
         }
     }

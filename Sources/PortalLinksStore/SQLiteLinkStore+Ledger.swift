@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import PortalLinksCore
+
+extension SQLiteLinkStore {
+    public func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws -> [LinkID] {
+        try await write { db in
+            var clashes: [LinkID] = []
+            var recorded: [LedgerEntry] = []
+            for link in links {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO links
+                            (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [Int64(bitPattern: link.linkID.rawValue), link.clientID.description, link.displayName,
+                                link.issuedAt, link.expiresAt, Int64(link.keyID.rawValue),
+                                link.sentTo.joined(separator: "\n"), link.issuedBy])
+                guard db.changesCount > 0 else {
+                    clashes.append(link.linkID)
+                    continue
+                }
+                recorded.append(link)
+                // A rotation may have retired the signing key while this link was being signed: keep that key
+                // verifying until this link expires too.
+                try db.execute(
+                    sql: "UPDATE keys SET verifies_until = MAX(verifies_until, ?) WHERE key_id = ? AND verifies_until IS NOT NULL",
+                    arguments: [link.expiresAt, Int64(link.keyID.rawValue)])
+            }
+            try self.appendAudit(recorded.map { AuditEvent("link.issue", "link \($0.linkID) client \($0.clientID) key \($0.keyID)") },
+                                 actor: actor, at: now, db)
+            return clashes
+        }
+    }
+
+    public func ledgerEntry(_ id: LinkID) async throws -> LedgerEntry? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM links WHERE link_id = ?", arguments: [Int64(bitPattern: id.rawValue)])
+                .map(Self.ledgerEntry)
+        }
+    }
+
+    public func ledgerEntries(client: ClientID?, expiringIn window: ClosedRange<Int64>?) async throws -> [LedgerEntry] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments = StatementArguments()
+            if let client {
+                conditions.append("client_id = ?")
+                _ = arguments.append(contentsOf: [client.description])
+            }
+            if let window {
+                conditions.append("expires_at BETWEEN ? AND ?")
+                _ = arguments.append(contentsOf: [window.lowerBound, window.upperBound])
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM links \(filter) ORDER BY issued_at DESC, link_id", arguments: arguments)
+                .map(Self.ledgerEntry)
+        }
+    }
+
+    static func ledgerEntry(_ row: Row) throws -> LedgerEntry {
+        let sentTo: String = row["sent_to"]
+        return LedgerEntry(
+            linkID: LinkID(rawValue: UInt64(bitPattern: row["link_id"])),
+            clientID: try clientID(row["client_id"]),
+            displayName: row["display_name"],
+            issuedAt: row["issued_at"],
+            expiresAt: row["expires_at"],
+            keyID: KeyID(rawValue: UInt32(truncatingIfNeeded: row["key_id"] as Int64)),
+            sentTo: sentTo.isEmpty ? [] : sentTo.split(separator: "\n").map(String.init),
+            issuedBy: row["issued_by"])
+    }
+
+    static func clientID(_ text: String) throws -> ClientID {
+        do { return try ClientID(parsing: text) } catch { throw StoreError(.corrupt, "a stored client ID is invalid") }
+    }
+}
