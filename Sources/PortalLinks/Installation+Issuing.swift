@@ -39,12 +39,8 @@ extension Installation {
         for address in request.sentTo where !Self.isPlausibleAddress(address) {
             throw PortalLinksError(.invalidInput, "sent-to address '\(address)' is not an email address")
         }
-        do {
-            return try LinkClaims(keyID: keyID, issuedAt: now, expiresAt: expiresAt, clientID: request.clientID,
-                                  displayName: request.displayName)
-        } catch {
-            throw PortalLinksError(.invalidInput, error.message)
-        }
+        return try LinkClaims(keyID: keyID, issuedAt: now, expiresAt: expiresAt, clientID: request.clientID,
+                              displayName: request.displayName)
     }
 
     /// Issues one link with the primary key and records it in the ledger.

@@ -110,8 +110,8 @@ extension Installation {
 
     /// Key IDs are random; a clash with any key ever in the ring is refused rather than silently retried, since
     /// the material was sealed for this ID. The odds are about one in four billion per key.
-    private static func unused(_ id: KeyID, in ring: KeyRing) throws(KeyRingError) -> KeyID {
-        guard ring.key(id) == nil else { throw KeyRingError(.duplicateKeyID, "key ID \(id) clashed with an existing key; try again") }
+    private static func unused(_ id: KeyID, in ring: KeyRing) throws(PortalLinksError) -> KeyID {
+        guard ring.key(id) == nil else { throw PortalLinksError(.conflict, "key ID \(id) clashed with an existing key; try again") }
         return id
     }
 }

@@ -60,6 +60,42 @@ enum Arguments {
     }
 
     static func clientID(_ text: String) throws -> ClientID {
-        do { return try ClientID(parsing: text.trimmingCharacters(in: .whitespaces)) } catch { throw ValidationError(error.message) }
+        try ClientID(parsing: text.trimmingCharacters(in: .whitespaces))
     }
+}
+
+/// A key ID argument, checked while parsing.
+struct KeyArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The key, as 'keys list' shows it.", valueName: "KEY_ID"))
+    var keyID: String
+
+    func validate() throws { _ = try Arguments.keyID(keyID) }
+
+    var id: KeyID { KeyID(parsing: keyID)! }
+}
+
+/// A client ID argument, checked while parsing.
+struct ClientArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The client: a UUID or a short text ID.", valueName: "CLIENT_ID"))
+    var clientID: String
+
+    func validate() throws { _ = try Arguments.clientID(clientID) }
+
+    var id: ClientID { try! Arguments.clientID(clientID) }
+}
+
+/// The link to check and the time to check it at, for verify and inspect.
+struct TokenArguments: ParsableArguments {
+    @Argument(help: ArgumentHelp("The token, or a whole link URL; spaces, quotes and angle brackets around it are ignored.",
+                                 valueName: "TOKEN_OR_URL"))
+    var token: String
+
+    @Option(help: ArgumentHelp("Check as of this time (ISO 8601 or Unix seconds) instead of now.", valueName: "TIME"))
+    var at: String?
+
+    func validate() throws {
+        if let at { _ = try Arguments.time(at, option: "--at") }
+    }
+
+    var time: Int64? { at.flatMap(TimeText.parseTime) }
 }

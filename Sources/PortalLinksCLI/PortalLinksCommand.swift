@@ -44,12 +44,6 @@ enum Main {
         case let error as PortalLinksError:
             status = error.code == .invalidInput ? 2 : 1
             message = error.message
-        case let error as LinkClaimsError:
-            status = 2
-            message = error.message
-        case let error as KeyRingError:
-            status = 1
-            message = error.message
         default:
             if PortalLinksCommand.exitCode(for: error) == .validationFailure {
                 status = 2

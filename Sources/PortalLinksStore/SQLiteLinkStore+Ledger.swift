@@ -73,6 +73,6 @@ extension SQLiteLinkStore {
     }
 
     static func clientID(_ text: String) throws -> ClientID {
-        do { return try ClientID(parsing: text) } catch { throw StoreError(.corrupt, "a stored client ID is invalid") }
+        do { return try ClientID(parsing: text) } catch { throw PortalLinksError(.corrupt, "a stored client ID is invalid") }
     }
 }

@@ -45,7 +45,7 @@ extension SQLiteLinkStore {
     static func keyRecord(_ row: Row) throws -> KeyRecord {
         let rawID: Int64 = row["key_id"]
         guard let state = KeyState(rawValue: row["state"]) else {
-            throw StoreError(.corrupt, "key \(KeyID(rawValue: UInt32(truncatingIfNeeded: rawID))) has an unknown state")
+            throw PortalLinksError(.corrupt, "key \(KeyID(rawValue: UInt32(truncatingIfNeeded: rawID))) has an unknown state")
         }
         return KeyRecord(
             id: KeyID(rawValue: UInt32(truncatingIfNeeded: rawID)),

@@ -1,3 +1,4 @@
+import PortalLinksCore
 import Testing
 @testable import PortalLinksCore
 
@@ -17,7 +18,7 @@ import Testing
 
     @Test(arguments: ["", "acme corp", " acme", "acme\n", "a\u{0}b", String(repeating: "a", count: 65), String(repeating: "é", count: 33)])
     func refusesBadTextIDs(_ text: String) {
-        #expect(throws: LinkClaimsError.self) { try ClientID(parsing: text) }
+        #expect(throws: PortalLinksError.self) { try ClientID(parsing: text) }
     }
 
     @Test func displayNamesFollowTheSameLimits() throws {
@@ -25,12 +26,12 @@ import Testing
         let key = KeyID(rawValue: 1)
         _ = try LinkClaims(keyID: key, issuedAt: 10, expiresAt: 20, clientID: client, displayName: "Acme Corp")
         for bad in ["", " Acme", "Acme\tCorp", String(repeating: "x", count: 65)] {
-            #expect(throws: LinkClaimsError.self) {
+            #expect(throws: PortalLinksError.self) {
                 try LinkClaims(keyID: key, issuedAt: 10, expiresAt: 20, clientID: client, displayName: bad)
             }
         }
-        #expect(throws: LinkClaimsError.self) { try LinkClaims(keyID: key, issuedAt: 20, expiresAt: 20, clientID: client) }
-        #expect(throws: LinkClaimsError.self) {
+        #expect(throws: PortalLinksError.self) { try LinkClaims(keyID: key, issuedAt: 20, expiresAt: 20, clientID: client) }
+        #expect(throws: PortalLinksError.self) {
             try LinkClaims(keyID: key, issuedAt: 10, expiresAt: Int64(UInt32.max) + 1, clientID: client)
         }
     }

@@ -1,3 +1,4 @@
+import PortalLinksCore
 import Testing
 @testable import PortalLinksCore
 
@@ -58,7 +59,7 @@ import Testing
             }
             let after = try #require(expected, "\(name) should have been refused")
             #expect(ring.effectiveState(of: ring.key(id)!, at: later) == after)
-        } catch let error as KeyRingError {
+        } catch let error as PortalLinksError {
             #expect(expected == nil, "\(name) was refused: \(error.message)")
             #expect(ring == before, "a refused change must leave the ring untouched")
         }
@@ -90,8 +91,8 @@ import Testing
         try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: true)
         try ring.destroy(id, at: Self.now)
         let before = ring
-        #expect(throws: KeyRingError.self) { try ring.add(id: id, sealedSecret: Self.sealed, at: Self.now) }
-        #expect(throws: KeyRingError.self) {
+        #expect(throws: PortalLinksError.self) { try ring.add(id: id, sealedSecret: Self.sealed, at: Self.now) }
+        #expect(throws: PortalLinksError.self) {
             try ring.rotate(newID: id, sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: false)
         }
         #expect(ring == before)

@@ -30,7 +30,7 @@ import Testing
         _ = try await Sample.rotate(store, id: 1)
         let before = try await store.ring()
         let auditBefore = try await store.auditEntries()
-        await #expect(throws: KeyRingError.self) {
+        await #expect(throws: PortalLinksError.self) {
             _ = try await store.updateRing(actor: "tester", at: Sample.now) { ring, _ in
                 try ring.add(id: KeyID(rawValue: 2), sealedSecret: Sample.sealed, at: Sample.now)
                 try ring.disable(KeyID(rawValue: 1), at: Sample.now)  // the primary: refused after a change was made

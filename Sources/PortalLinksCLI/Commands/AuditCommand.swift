@@ -1,3 +1,4 @@
+import PortalLinksCore
 import ArgumentParser
 import PortalLinks
 import PortalLinksStore

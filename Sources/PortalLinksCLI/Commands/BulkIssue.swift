@@ -86,8 +86,7 @@ struct BulkIssue {
         }
         func field(_ index: Int) -> String? { index < fields.count && !fields[index].isEmpty ? fields[index] : nil }
         guard let clientText = field(0) else { throw PortalLinksError(.invalidInput, "client_id is empty") }
-        let clientID: ClientID
-        do { clientID = try ClientID(parsing: clientText) } catch { throw PortalLinksError(.invalidInput, error.message) }
+        let clientID = try ClientID(parsing: clientText)
         var expiresAt: Int64?
         if let expires = field(2) {
             guard let parsed = TimeText.parseExpiry(expires, now: now) else {

@@ -11,24 +11,20 @@ struct ClientsCommand: AsyncParsableCommand {
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refuse every link of a client until enabled.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The client.", valueName: "CLIENT_ID")) var clientID: String
-        func validate() throws { _ = try Arguments.clientID(clientID) }
+        @OptionGroup var client: ClientArgument
         func run() async throws {
-            let client = try Arguments.clientID(clientID)
-            let changed = try await global.open().setClient(client, disabled: true)
-            print(changed ? "client \(client) is disabled" : "client \(client) was already disabled")
+            let changed = try await global.open().setClient(client.id, disabled: true)
+            print(changed ? "client \(client.id) is disabled" : "client \(client.id) was already disabled")
         }
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Accept a disabled client's links again.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The client.", valueName: "CLIENT_ID")) var clientID: String
-        func validate() throws { _ = try Arguments.clientID(clientID) }
+        @OptionGroup var client: ClientArgument
         func run() async throws {
-            let client = try Arguments.clientID(clientID)
-            let changed = try await global.open().setClient(client, disabled: false)
-            print(changed ? "client \(client) is enabled" : "client \(client) was not disabled")
+            let changed = try await global.open().setClient(client.id, disabled: false)
+            print(changed ? "client \(client.id) is enabled" : "client \(client.id) was not disabled")
         }
     }
 }

@@ -9,20 +9,10 @@ struct InspectCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The token or link URL.", valueName: "TOKEN_OR_URL"))
-    var token: String
-
-    @Option(help: ArgumentHelp("Inspect as of this time (ISO 8601 or Unix seconds).", valueName: "TIME"))
-    var at: String?
-
-    func validate() throws {
-        if let at { _ = try Arguments.time(at, option: "--at") }
-    }
+    @OptionGroup var link: TokenArguments
 
     func run() async throws {
-        let installation = try await global.open()
-        let time = try at.map { try Arguments.time($0, option: "--at") }
-        let inspection = try await installation.inspect(token, at: time)
+        let inspection = try await global.open().inspect(link.token, at: link.time)
         print(Self.render(inspection))
     }
 

@@ -61,12 +61,10 @@ struct KeysCommand: AsyncParsableCommand {
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a staged key primary; the old primary retires.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The staged key.", valueName: "KEY_ID")) var keyID: String
-        func validate() throws { _ = try Arguments.keyID(keyID) }
+        @OptionGroup var key: KeyArgument
         func run() async throws {
-            let id = try Arguments.keyID(keyID)
-            try await global.open().promoteKey(id)
-            print("key \(id) is now primary")
+            try await global.open().promoteKey(key.id)
+            print("key \(key.id) is now primary")
         }
     }
 
@@ -85,39 +83,33 @@ struct KeysCommand: AsyncParsableCommand {
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refuse every link a key signed (any key but the primary).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The key.", valueName: "KEY_ID")) var keyID: String
-        func validate() throws { _ = try Arguments.keyID(keyID) }
+        @OptionGroup var key: KeyArgument
         func run() async throws {
-            let id = try Arguments.keyID(keyID)
-            try await global.open().disableKey(id)
-            print("key \(id) is disabled")
+            try await global.open().disableKey(key.id)
+            print("key \(key.id) is disabled")
         }
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Return a disabled key to the state it was disabled from.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The key.", valueName: "KEY_ID")) var keyID: String
-        func validate() throws { _ = try Arguments.keyID(keyID) }
+        @OptionGroup var key: KeyArgument
         func run() async throws {
-            let id = try Arguments.keyID(keyID)
             let installation = try await global.open()
-            try await installation.enableKey(id)
+            try await installation.enableKey(key.id)
             let ring = try await installation.ring()
-            let state = ring.key(id).map { ring.effectiveState(of: $0, at: installation.clock()).rawValue } ?? "?"
-            print("key \(id) is \(state) again")
+            let state = ring.key(key.id).map { ring.effectiveState(of: $0, at: installation.clock()).rawValue } ?? "?"
+            print("key \(key.id) is \(state) again")
         }
     }
 
     struct Destroy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Zero a disabled or expired key's material for good.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The key.", valueName: "KEY_ID")) var keyID: String
-        func validate() throws { _ = try Arguments.keyID(keyID) }
+        @OptionGroup var key: KeyArgument
         func run() async throws {
-            let id = try Arguments.keyID(keyID)
-            try await global.open().destroyKey(id)
-            print("key \(id) is destroyed")
+            try await global.open().destroyKey(key.id)
+            print("key \(key.id) is destroyed")
         }
     }
 

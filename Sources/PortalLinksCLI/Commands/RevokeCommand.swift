@@ -26,18 +26,16 @@ struct RevokeCommand: AsyncParsableCommand {
             abstract: "Revoke a client's links issued before a time (default: all issued so far).",
             discussion: "Links issued later keep working. A later call can move the time forward, never back.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The client.", valueName: "CLIENT_ID")) var clientID: String
+        @OptionGroup var client: ClientArgument
         @Option(help: ArgumentHelp("Revoke links issued before this time (ISO 8601 or Unix seconds).", valueName: "TIME"))
         var before: String?
         func validate() throws {
-            _ = try Arguments.clientID(clientID)
             if let before { _ = try Arguments.time(before, option: "--before") }
         }
         func run() async throws {
-            let client = try Arguments.clientID(clientID)
             let cutoff = try before.map { try Arguments.time($0, option: "--before") }
-            let inForce = try await global.open().revokeClient(client, before: cutoff)
-            print("links of client \(client) issued before \(TimeText.format(inForce)) are revoked")
+            let inForce = try await global.open().revokeClient(client.id, before: cutoff)
+            print("links of client \(client.id) issued before \(TimeText.format(inForce)) are revoked")
         }
     }
 }

@@ -10,11 +10,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The token or link URL.", valueName: "TOKEN_OR_URL"))
-    var token: String
-
-    @Option(help: ArgumentHelp("Check as of this time (ISO 8601 or Unix seconds) instead of now.", valueName: "TIME"))
-    var at: String?
+    @OptionGroup var link: TokenArguments
 
     @Option(help: ArgumentHelp("Seconds of clock difference tolerated at both ends of the lifetime (default 60).", valueName: "SECONDS"))
     var leeway: Int64?
@@ -23,15 +19,13 @@ struct VerifyCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let at { _ = try Arguments.time(at, option: "--at") }
         if let leeway, leeway < 0 || leeway > 86_400 { throw ValidationError("--leeway takes 0 to 86400 seconds") }
     }
 
     func run() async throws {
         let installation = try await global.open()
-        let now = try at.map { try Arguments.time($0, option: "--at") } ?? installation.clock()
         let verifier = try await installation.loadVerifier(leeway: leeway)
-        let result = verifier.verify(TokenInput.extract(token), at: now)
+        let result = verifier.verify(TokenInput.extract(link.token), at: link.time ?? installation.clock())
         print(json ? Self.json(result) : Self.text(result))
         if !result.isValid { throw ExitCode(1) }
     }

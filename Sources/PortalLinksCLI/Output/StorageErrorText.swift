@@ -1,5 +1,4 @@
 import GRDB
-import PortalLinksStore
 
 /// One line for failures from below the staff operations, without SQL text or bound values.
 enum StorageErrorText {
@@ -7,8 +6,6 @@ enum StorageErrorText {
         switch error {
         case let error as DatabaseError:
             "storage error: \(error.message ?? "SQLite code \(error.resultCode.rawValue)")"
-        case let error as StoreError:
-            "storage error: \(error.message)"
         default:
             "\(error)"
         }

@@ -11,6 +11,12 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `value` as exactly `digits` lowercase hex digits, zero-padded.
+    static func padded(_ value: some BinaryInteger, digits: Int) -> String {
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - hex.count)) + hex
+    }
+
     /// Accepts upper- or lowercase digits; nil for an odd length or any other character.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)

@@ -11,10 +11,7 @@ public struct KeyID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public static func random() -> KeyID { KeyID(rawValue: SecureRandom.uint32()) }
 
-    public var description: String {
-        let hex = String(rawValue, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
+    public var description: String { Hex.padded(rawValue, digits: 8) }
 
     public var bigEndianBytes: [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (24 - 8 * $0)) } }
 

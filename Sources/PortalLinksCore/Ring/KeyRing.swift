@@ -1,5 +1,5 @@
 /// The key ring's state machine over stored records. Pure: every change takes the time as a parameter and
-/// either applies completely or throws `KeyRingError` and leaves the ring untouched.
+/// either applies completely or throws `PortalLinksError` and leaves the ring untouched.
 public struct KeyRing: Sendable, Equatable {
     public private(set) var keys: [KeyRecord]
 
@@ -20,19 +20,19 @@ public struct KeyRing: Sendable, Equatable {
     }
 
     /// Adds a staged key. `id` must never have been used in this ring, destroyed keys included.
-    public mutating func add(id: KeyID, sealedSecret: [UInt8], at now: Int64) throws(KeyRingError) {
-        guard key(id) == nil else { throw KeyRingError(.duplicateKeyID, "key ID \(id) is already taken") }
+    public mutating func add(id: KeyID, sealedSecret: [UInt8], at now: Int64) throws(PortalLinksError) {
+        guard key(id) == nil else { throw PortalLinksError(.conflict, "key ID \(id) is already taken") }
         keys.append(KeyRecord(id: id, state: .staged, createdAt: now, sealedSecret: sealedSecret))
     }
 
     /// Makes a staged key primary; the old primary retires, verifying until `lastLinkExpiry` (the expiry of
     /// the last link it signed). With `emergency`, the old primary is disabled instead and its links stop working.
     public mutating func promote(_ id: KeyID, at now: Int64, lastLinkExpiry: Int64?, emergency: Bool = false)
-        throws(KeyRingError)
+        throws(PortalLinksError)
     {
         let index = try indexOf(id)
         guard keys[index].state == .staged else {
-            throw KeyRingError(.forbiddenTransition, "key \(id) is \(keys[index].state.rawValue); only a staged key can be promoted")
+            throw PortalLinksError(.conflict, "key \(id) is \(keys[index].state.rawValue); only a staged key can be promoted")
         }
         if let old = keys.firstIndex(where: { $0.state == .primary }) {
             keys[old].retiredAt = now
@@ -50,7 +50,7 @@ public struct KeyRing: Sendable, Equatable {
 
     /// Adds a new key and promotes it in one step.
     public mutating func rotate(newID: KeyID, sealedSecret: [UInt8], at now: Int64, lastLinkExpiry: Int64?,
-                                emergency: Bool) throws(KeyRingError) {
+                                emergency: Bool) throws(PortalLinksError) {
         var next = self
         try next.add(id: newID, sealedSecret: sealedSecret, at: now)
         try next.promote(newID, at: now, lastLinkExpiry: lastLinkExpiry, emergency: emergency)
@@ -58,7 +58,7 @@ public struct KeyRing: Sendable, Equatable {
     }
 
     /// Disables any key but the primary: its links are refused until it is enabled again.
-    public mutating func disable(_ id: KeyID, at now: Int64) throws(KeyRingError) {
+    public mutating func disable(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
         let index = try indexOf(id)
         let state = effectiveState(of: keys[index], at: now)
         switch state {
@@ -66,29 +66,29 @@ public struct KeyRing: Sendable, Equatable {
             keys[index].stateBeforeDisable = state
             keys[index].state = .disabled
         case .primary:
-            throw KeyRingError(.forbiddenTransition,
+            throw PortalLinksError(.conflict,
                                "key \(id) is the primary and cannot be disabled; use 'keys rotate --emergency' to replace and disable it")
         case .disabled, .destroyed:
-            throw KeyRingError(.forbiddenTransition, "key \(id) is already \(state.rawValue)")
+            throw PortalLinksError(.conflict, "key \(id) is already \(state.rawValue)")
         }
     }
 
     /// Returns a disabled key to the state it was disabled from.
-    public mutating func enable(_ id: KeyID, at now: Int64) throws(KeyRingError) {
+    public mutating func enable(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
         let index = try indexOf(id)
         guard keys[index].state == .disabled else {
-            throw KeyRingError(.forbiddenTransition, "key \(id) is \(effectiveState(of: keys[index], at: now).rawValue), not disabled")
+            throw PortalLinksError(.conflict, "key \(id) is \(effectiveState(of: keys[index], at: now).rawValue), not disabled")
         }
         keys[index].state = keys[index].stateBeforeDisable ?? .staged
         keys[index].stateBeforeDisable = nil
     }
 
     /// Zeroes a disabled or expired key's material for good.
-    public mutating func destroy(_ id: KeyID, at now: Int64) throws(KeyRingError) {
+    public mutating func destroy(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
         let index = try indexOf(id)
         let state = effectiveState(of: keys[index], at: now)
         guard state == .disabled || state == .expired else {
-            throw KeyRingError(.forbiddenTransition, "key \(id) is \(state.rawValue); only a disabled or expired key can be destroyed")
+            throw PortalLinksError(.conflict, "key \(id) is \(state.rawValue); only a disabled or expired key can be destroyed")
         }
         keys[index].state = .destroyed
         keys[index].stateBeforeDisable = nil
@@ -107,9 +107,9 @@ public struct KeyRing: Sendable, Equatable {
         return destroyed
     }
 
-    private func indexOf(_ id: KeyID) throws(KeyRingError) -> Int {
+    private func indexOf(_ id: KeyID) throws(PortalLinksError) -> Int {
         guard let index = keys.firstIndex(where: { $0.id == id }) else {
-            throw KeyRingError(.unknownKey, "no key \(id) in the ring")
+            throw PortalLinksError(.notFound, "no key \(id) in the ring")
         }
         return index
     }

@@ -8,14 +8,14 @@ public enum ClientID: Hashable, Sendable, CustomStringConvertible {
     /// Text IDs and display names are at most this many UTF-8 bytes.
     public static let maximumTextBytes = 64
 
-    public init(parsing text: some StringProtocol) throws(LinkClaimsError) {
+    public init(parsing text: some StringProtocol) throws(PortalLinksError) {
         if let uuid = UUIDBytes(parsing: text) {
             self = .uuid(uuid)
             return
         }
         guard TextField.isAcceptable(text, allowSpaces: false) else {
-            throw LinkClaimsError(
-                .invalidClientID,
+            throw PortalLinksError(
+                .invalidInput,
                 "client ID must be a UUID or 1 to \(Self.maximumTextBytes) bytes of text without spaces or control characters")
         }
         self = .text(String(text))

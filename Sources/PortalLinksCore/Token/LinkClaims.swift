@@ -9,22 +9,18 @@ public struct LinkClaims: Hashable, Sendable {
     public var displayName: String?
 
     public init(keyID: KeyID, issuedAt: Int64, expiresAt: Int64, nonce: UInt16 = .random(in: .min ... .max),
-                clientID: ClientID, displayName: String? = nil) throws(LinkClaimsError)
+                clientID: ClientID, displayName: String? = nil) throws(PortalLinksError)
     {
         guard issuedAt >= 0, issuedAt <= Int64(UInt32.max), expiresAt > issuedAt, expiresAt <= Int64(UInt32.max) else {
-            throw LinkClaimsError(.invalidLifetime, "a link must expire after it is issued, before the year 2106")
+            throw PortalLinksError(.invalidInput, "a link must expire after it is issued, before the year 2106")
         }
         if let displayName, !TextField.isAcceptable(displayName, allowSpaces: true) {
-            throw LinkClaimsError(
-                .invalidDisplayName,
+            throw PortalLinksError(
+                .invalidInput,
                 "display name must be 1 to \(ClientID.maximumTextBytes) bytes without control characters or surrounding spaces")
         }
-        self.keyID = keyID
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-        self.nonce = nonce
-        self.clientID = clientID
-        self.displayName = displayName
+        self.init(trusted: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: clientID,
+                  displayName: displayName)
     }
 
     /// Builds claims from fields already checked by a tag, skipping the validation above.

@@ -12,10 +12,7 @@ public struct LinkID: Hashable, Sendable, CustomStringConvertible, Comparable {
         rawValue = value
     }
 
-    public var description: String {
-        let hex = String(rawValue, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    public var description: String { Hex.padded(rawValue, digits: 16) }
 
     public static func < (lhs: LinkID, rhs: LinkID) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -1,18 +1,22 @@
-/// A staff operation that could not be carried out. The message is one line, safe to show: it never holds a
-/// token, a key or a password.
-public struct PortalLinksError: Error, Sendable, CustomStringConvertible {
+/// Why an operation was refused, from any layer. The message is one line, safe to show anywhere: it never
+/// holds a token, key material or a password. The code decides how the edge reports it (a CLI exit status,
+/// later a wire status).
+public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case invalidInput, notFound, masterKey, conflict }
+        private enum Value: String { case invalidInput, notFound, conflict, masterKey, corrupt }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
         /// The caller's input was refused; nothing changed.
         public static let invalidInput = Code(.invalidInput)
+        /// The named key, link or record does not exist.
         public static let notFound = Code(.notFound)
+        /// The request is well formed but the current state does not allow it (a forbidden key transition).
+        public static let conflict = Code(.conflict)
         /// The master key is missing, unreadable, malformed or not the one the ring is sealed under.
         public static let masterKey = Code(.masterKey)
-        /// The request is valid but the ring's state does not allow it.
-        public static let conflict = Code(.conflict)
+        /// Stored data does not make sense.
+        public static let corrupt = Code(.corrupt)
 
         public var description: String { value.rawValue }
     }
