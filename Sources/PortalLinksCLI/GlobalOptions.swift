@@ -27,6 +27,12 @@ struct GlobalOptions: ParsableArguments {
             }
             policy.maximumLifetime = seconds
         }
+        if let text = environment["PORTAL_LINKS_LEEWAY"] {
+            guard let seconds = Int64(text), (0...86_400).contains(seconds) else {
+                throw PortalLinksError(.invalidInput, "PORTAL_LINKS_LEEWAY must be 0 to 86400 seconds")
+            }
+            policy.leeway = seconds
+        }
         return try await Installation.open(
             home: Installation.homeDirectory(explicit: home, environment: environment),
             environment: environment, policy: policy, actor: actorName)

@@ -105,3 +105,21 @@ import Testing
         #expect(try cli.run("audit", "verify").status == 0)
     }
 }
+
+@Suite struct CLIPolicyTests {
+    @Test func leewayAndMaximumLifetimeComeFromTheEnvironment() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        let refused = try cli.run(["issue", "--client", "acme", "--expires", "30d"], environment: ["PORTAL_LINKS_MAX_LIFETIME": "14d"])
+        #expect(refused.status == 2 && refused.stderr.contains("policy maximum of 14 days"))
+        let token = try cli.run("issue", "--client", "acme", "--expires", "1h", "--format", "token").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let expiresAt = (try cli.json("verify", "--json", token) as! [String: Any])["expires_at"] as! Int
+        let justAfter = String(expiresAt + 30)
+        #expect(try cli.run("verify", "--at", justAfter, token).status == 0, "within the default 60 s leeway")
+        let strict = try cli.run(["verify", "--at", justAfter, token], environment: ["PORTAL_LINKS_LEEWAY": "10"])
+        #expect(strict.status == 1)
+        #expect(try cli.run("verify", "--leeway", "0", "--at", justAfter, token).status == 1)
+        try cli.expectOneLineError(["verify", "--leeway", "-5", token], status: 2)
+    }
+}

@@ -12,7 +12,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var link: TokenArguments
 
-    @Option(help: ArgumentHelp("Seconds of clock difference tolerated at both ends of the lifetime (default 60).", valueName: "SECONDS"))
+    @Option(help: ArgumentHelp("Seconds of clock difference tolerated at both ends of the lifetime (default: $PORTAL_LINKS_LEEWAY, else 60).", valueName: "SECONDS"))
     var leeway: Int64?
 
     @Flag(help: "Print the result as JSON.")
