@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("in-process"), help: "Benchmark the token core in this process.")
     var inProcess = false
 
-    @Option(help: "Operations per timed round.")
+    @Option(help: "Operations per timed round (seven rounds of each measurement, after a warm-up round).")
     var iterations = 1_000_000
 
     @Flag(help: "Print JSON.")
@@ -43,41 +43,52 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// The in-process measurements. Each figure is the median of five timed rounds after a warm-up round.
+/// The in-process measurements. The rounds of all measurements are interleaved (one round of each in turn,
+/// after a warm-up round of each), so that interference from other work on the machine spreads over every
+/// figure instead of skewing one; each figure is the median of its rounds.
 struct CoreBenchmark {
     let iterations: Int
+    static let rounds = 7
     static let now: Int64 = 1_800_000_000
     static let tokenCount = 1_024
 
     func run() -> [(key: String, value: Any)] {
         let single = Self.ring(keyCount: 1)
         let singleTokens = Self.tokens(signedWith: single.signing)
-        let verifyNs = timeVerify(LinkVerifier(keys: single.keys), tokens: singleTokens)
-        let verifyStringNs = timeVerifyStrings(LinkVerifier(keys: single.keys), tokens: singleTokens)
-
         let large = Self.ring(keyCount: 10_000)
-        let verify10kNs = timeVerify(LinkVerifier(keys: large.keys), tokens: Self.tokens(signedWith: large.signing))
+        let largeTokens = Self.tokens(signedWith: large.signing)
 
         let before = Self.residentBytes()
         var revoked = RevokedLinks()
         var generator = SystemRandomNumberGenerator()
         while revoked.count < 1_000_000 { revoked.insert(LinkID(rawValue: generator.next())) }
         let bytesPerRevoked = Double(Self.residentBytes() - before) / Double(revoked.count)
-        let verify1mNs = timeVerify(LinkVerifier(keys: single.keys, revocations: Revocations(links: revoked)),
-                                    tokens: Self.tokens(signedWith: single.signing))
 
-        let issueNs = timeIssue(key: single.signing[0])
-        let hmacNs = timeHMAC(key: single.signing[0].1, token: singleTokens[0])
-        return [
-            ("verify_ns", Self.rounded(verifyNs)),
-            ("verify_string_ns", Self.rounded(verifyStringNs)),
-            ("issue_ns", Self.rounded(issueNs)),
-            ("verify_ns_10k_keys", Self.rounded(verify10kNs)),
-            ("verify_ns_1m_revoked", Self.rounded(verify1mNs)),
-            ("bytes_per_revoked_link", Self.rounded(bytesPerRevoked)),
-            ("hmac_ns", Self.rounded(hmacNs)),
-            ("iterations", iterations),
+        let plain = LinkVerifier(keys: single.keys)
+        let withRevocations = LinkVerifier(keys: single.keys, revocations: Revocations(links: revoked))
+        let withManyKeys = LinkVerifier(keys: large.keys)
+        let measurements: [(String, () -> Double)] = [
+            ("verify_ns", { timeVerify(plain, tokens: singleTokens) }),
+            ("verify_string_ns", { timeVerifyStrings(plain, tokens: singleTokens) }),
+            ("issue_ns", { timeIssue(key: single.signing[0]) }),
+            ("verify_ns_10k_keys", { timeVerify(withManyKeys, tokens: largeTokens) }),
+            ("verify_ns_1m_revoked", { timeVerify(withRevocations, tokens: singleTokens) }),
+            ("hmac_ns", { timeHMAC(key: single.signing[0].1, token: singleTokens[0]) }),
         ]
+        var samples = Array(repeating: [Double](), count: measurements.count)
+        for round in 0...Self.rounds {
+            for (index, (_, measure)) in measurements.enumerated() {
+                let sample = measure()
+                if round > 0 { samples[index].append(sample) }
+            }
+        }
+        var report: [(key: String, value: Any)] = zip(measurements, samples).map { measurement, samples in
+            (measurement.0, Self.rounded(samples.sorted()[samples.count / 2]))
+        }
+        report.append(("bytes_per_revoked_link", Self.rounded(bytesPerRevoked)))
+        report.append(("iterations", iterations))
+        report.append(("rounds", Self.rounds))
+        return report
     }
 
     static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
@@ -107,34 +118,19 @@ struct CoreBenchmark {
         }
     }
 
-    /// Verifies tokens held as UTF-8 bytes, the way the service reads them from a request frame.
+    /// One round: verifies tokens held as UTF-8 bytes, the way the service reads them from a request frame.
     func timeVerify(_ verifier: LinkVerifier, tokens: [String]) -> Double {
         let width = tokens[0].utf8.count
         let bytes = tokens.flatMap { Array($0.utf8) }
         precondition(bytes.count == width * tokens.count)
         return bytes.withUnsafeBufferPointer { bytes in
-            Self.median(rounds: 5) {
-                var valid = 0
-                let start = Self.nanoseconds()
-                for index in 0..<iterations {
-                    let offset = (index & (Self.tokenCount - 1)) * width
-                    let token = UnsafeBufferPointer(rebasing: bytes[offset..<(offset + width)])
-                    if verifier.verify(utf8: token, at: Self.now).isValid { valid += 1 }
-                }
-                let elapsed = Self.nanoseconds() - start
-                precondition(valid == iterations, "the benchmark's tokens must all verify")
-                return Double(elapsed) / Double(iterations)
-            }
-        }
-    }
-
-    /// Verifies tokens held as Swift strings, as the CLI and library callers do.
-    func timeVerifyStrings(_ verifier: LinkVerifier, tokens: [String]) -> Double {
-        Self.median(rounds: 5) {
             var valid = 0
             let start = Self.nanoseconds()
             for index in 0..<iterations {
-                if verifier.verify(tokens[index & (Self.tokenCount - 1)], at: Self.now).isValid { valid += 1 }
+                let offset = (index & (Self.tokenCount - 1)) * width
+                if verifier.verify(utf8: UnsafeBufferPointer(rebasing: bytes[offset..<(offset + width)]), at: Self.now).isValid {
+                    valid += 1
+                }
             }
             let elapsed = Self.nanoseconds() - start
             precondition(valid == iterations, "the benchmark's tokens must all verify")
@@ -142,44 +138,47 @@ struct CoreBenchmark {
         }
     }
 
+    /// One round: verifies tokens held as Swift strings, as the CLI and library callers do.
+    func timeVerifyStrings(_ verifier: LinkVerifier, tokens: [String]) -> Double {
+        var valid = 0
+        let start = Self.nanoseconds()
+        for index in 0..<iterations where verifier.verify(tokens[index & (Self.tokenCount - 1)], at: Self.now).isValid {
+            valid += 1
+        }
+        let elapsed = Self.nanoseconds() - start
+        precondition(valid == iterations, "the benchmark's tokens must all verify")
+        return Double(elapsed) / Double(iterations)
+    }
+
+    /// One round: signs and encodes links (the store's part of issuing is not included).
     func timeIssue(key: (KeyID, HMACKey)) -> Double {
         let claims = (0..<Self.tokenCount).map { index in
             try! LinkClaims(keyID: key.0, issuedAt: Self.now, expiresAt: Self.now + 90 * 86_400,
                             clientID: .uuid(UUIDBytes(high: UInt64(index), low: 42)))
         }
         let count = max(iterations / 4, 1_000)
-        return Self.median(rounds: 5) {
-            var length = 0
-            let start = Self.nanoseconds()
-            for index in 0..<count { length &+= LinkToken.sign(claims[index & (Self.tokenCount - 1)], with: key.1).token.utf8.count }
-            let elapsed = Self.nanoseconds() - start
-            precondition(length == count * 64)
-            return Double(elapsed) / Double(count)
-        }
+        var length = 0
+        let start = Self.nanoseconds()
+        for index in 0..<count { length &+= LinkToken.sign(claims[index & (Self.tokenCount - 1)], with: key.1).token.utf8.count }
+        let elapsed = Self.nanoseconds() - start
+        precondition(length == count * 64)
+        return Double(elapsed) / Double(count)
     }
 
-    /// The HMAC-SHA256 check alone, on the same 30-byte message a verify authenticates: the floor under verify_ns.
+    /// One round of the HMAC-SHA256 check alone, on the message a verify authenticates: the floor under verify_ns.
     func timeHMAC(key: HMACKey, token: String) -> Double {
         let bytes = Base64URL.decode(token)!
         let messageCount = bytes.count - LinkToken.tagCount
         return bytes.withUnsafeBytes { bytes in
             let message = UnsafeRawBufferPointer(rebasing: bytes[..<messageCount])
             let tag = UnsafeRawBufferPointer(rebasing: bytes[messageCount...])
-            return Self.median(rounds: 5) {
-                var valid = 0
-                let start = Self.nanoseconds()
-                for _ in 0..<iterations where key.isValidTag(tag, authenticating: message) { valid += 1 }
-                let elapsed = Self.nanoseconds() - start
-                precondition(valid == iterations)
-                return Double(elapsed) / Double(iterations)
-            }
+            var valid = 0
+            let start = Self.nanoseconds()
+            for _ in 0..<iterations where key.isValidTag(tag, authenticating: message) { valid += 1 }
+            let elapsed = Self.nanoseconds() - start
+            precondition(valid == iterations)
+            return Double(elapsed) / Double(iterations)
         }
-    }
-
-    static func median(rounds: Int, _ body: () -> Double) -> Double {
-        _ = body()
-        let samples = (0..<rounds).map { _ in body() }.sorted()
-        return samples[rounds / 2]
     }
 
     static func nanoseconds() -> UInt64 {
