@@ -53,32 +53,37 @@ extension Installation {
     /// transaction. A refused request leaves the others unaffected; its error sits at its index.
     public func issue(_ requests: [IssueRequest]) async throws -> [Result<IssuedLink, PortalLinksError>] {
         let now = clock()
-        let primary = try await primaryKeyRecord()
-        guard let key = try hmacKey(for: primary) else {
-            throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
-        }
-        func sign(_ request: IssueRequest) -> Result<IssuedLink, PortalLinksError> {
-            Result {
-                let claims = try claims(for: request, keyID: primary.id, at: now)
-                let (token, linkID) = LinkToken.sign(claims, with: key)
-                return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: request.sentTo)
-            }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
-        }
-        var results = requests.map(sign)
-        var pending = Array(results.indices)
-        // Links with equal fields issued in the same second differ only by their random 16-bit nonce; in the
-        // rare case two nonces match, the ledger reports the clash and that link is signed again.
+        var results: [Result<IssuedLink, PortalLinksError>] = Array(repeating: .failure(PortalLinksError(.conflict, "not issued")),
+                                                                    count: requests.count)
+        var pending = Array(requests.indices)
+        // Two things can send links back to be signed again: a rotation between reading the primary and
+        // recording (the ledger only takes links signed by the current primary), and the rare clash of two
+        // links with equal fields in the same second whose random 16-bit nonces also match.
         for _ in 0..<8 where !pending.isEmpty {
-            let entries = pending.compactMap { try? results[$0].get() }.map { ledgerEntry(for: $0) }
-            let clashes = Set(entries.isEmpty ? [] : try await store.recordIssued(entries, actor: actor, at: now))
-            pending = pending.filter { index in
-                guard let link = try? results[index].get(), clashes.contains(link.linkID) else { return false }
-                results[index] = sign(requests[index])
-                return true
+            let primary = try await primaryKeyRecord()
+            guard let key = try hmacKey(for: primary) else {
+                throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
             }
+            for index in pending {
+                results[index] = Result {
+                    let claims = try claims(for: requests[index], keyID: primary.id, at: now)
+                    let (token, linkID) = LinkToken.sign(claims, with: key)
+                    return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: requests[index].sentTo)
+                }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
+            }
+            let signed = pending.filter { (try? results[$0].get()) != nil }
+            guard !signed.isEmpty else { return results }
+            let entries = signed.map { ledgerEntry(for: try! results[$0].get()) }
+            let recording = try await store.recordIssued(entries, signedBy: primary.id, actor: actor, at: now)
+            if recording.keyNoLongerPrimary {
+                pending = signed
+                continue
+            }
+            let clashes = Set(recording.clashes)
+            pending = signed.filter { clashes.contains(try! results[$0].get().linkID) }
         }
         guard pending.isEmpty else {
-            throw PortalLinksError(.conflict, "could not give \(pending.count) links an unused link ID; try again")
+            throw PortalLinksError(.conflict, "the ring kept changing while \(pending.count) links were issued; try again")
         }
         return results
     }

@@ -44,15 +44,23 @@ extension Installation {
     }
 
     public func disableKey(_ id: KeyID) async throws {
-        try await changeKey(id, operation: "key.disable") { ring, now in try ring.disable(id, at: now) }
+        let leeway = policy.leeway
+        try await changeKey(id, operation: "key.disable") { ring, now in try ring.disable(id, at: now, leeway: leeway) }
     }
 
     public func enableKey(_ id: KeyID) async throws {
-        try await changeKey(id, operation: "key.enable") { ring, now in try ring.enable(id, at: now) }
+        let leeway = policy.leeway
+        try await changeKey(id, operation: "key.enable") { ring, now in try ring.enable(id, at: now, leeway: leeway) }
     }
 
     public func destroyKey(_ id: KeyID) async throws {
-        try await changeKey(id, operation: "key.destroy") { ring, now in try ring.destroy(id, at: now) }
+        let leeway = policy.leeway
+        try await changeKey(id, operation: "key.destroy") { ring, now in try ring.destroy(id, at: now, leeway: leeway) }
+    }
+
+    /// The state `key` is in now, under this installation's leeway.
+    public func effectiveState(of key: KeyRecord, in ring: KeyRing) -> KeyState {
+        ring.effectiveState(of: key, at: clock(), leeway: policy.leeway)
     }
 
     /// Destroys the material of keys whose links have all expired and drops revocations that no longer cover
@@ -65,7 +73,7 @@ extension Installation {
         let expiring = before.keys.filter { before.effectiveState(of: $0, at: now, leeway: leeway) == .expired }
         if !expiring.isEmpty {
             let after = try await store.updateRing(actor: actor, at: now) { ring, _ in
-                let ids = ring.prune(at: now)
+                let ids = ring.prune(at: now, leeway: leeway)
                 return ids.map { AuditEvent("key.destroy", "key \($0) expired") }
             }
             destroyed = after.keys.filter { key in key.state == .destroyed && before.key(key.id)?.state != .destroyed }.map(\.id)

@@ -57,19 +57,21 @@ enum MasterKeyLoader {
         return key
     }
 
-    /// Creates the key file exclusively, so that two first runs at once end up sharing one key.
+    /// Writes the key to a private temporary file, then links it into place, which fails if the file exists:
+    /// the key file is never seen half-written, and two first runs at once end up sharing one key.
     private static func createFile(at path: String) throws -> MasterKey {
         let key = MasterKey.generate()
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if descriptor < 0 {
+        let temporary = path + ".new-" + Hex.encode(SecureRandom.bytes(8))
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw PortalLinksError(.masterKey, "cannot create the master key file \(path)") }
+        defer { unlink(temporary) }
+        let text = Array((key.hexEncoded + "\n").utf8)
+        let written = write(descriptor, text, text.count) == text.count && fsync(descriptor) == 0
+        close(descriptor)
+        guard written else { throw PortalLinksError(.masterKey, "cannot write the master key file \(path)") }
+        if link(temporary, path) != 0 {
             if errno == EEXIST { return try readFile(at: path) }
             throw PortalLinksError(.masterKey, "cannot create the master key file \(path)")
-        }
-        defer { close(descriptor) }
-        let text = Array((key.hexEncoded + "\n").utf8)
-        guard write(descriptor, text, text.count) == text.count, fsync(descriptor) == 0 else {
-            unlink(path)
-            throw PortalLinksError(.masterKey, "cannot write the master key file \(path)")
         }
         return key
     }

@@ -40,7 +40,10 @@ public enum TimeText {
 
     /// A duration from now, or a time: what `--expires` takes.
     public static func parseExpiry(_ text: String, now: Int64) -> Int64? {
-        if let duration = parseDuration(text) { return now + duration }
+        if let duration = parseDuration(text) {
+            let (time, overflow) = now.addingReportingOverflow(duration)
+            return overflow ? nil : time
+        }
         return parseTime(text)
     }
 

@@ -11,12 +11,24 @@ public enum TokenInput {
         var text = Substring(pasted)
         text = text.drop { debris.contains($0) || $0.isWhitespace }
         while let last = text.last, debris.contains(last) || last.isWhitespace { text = text.dropLast() }
-        if let range = text.range(of: "token=") {
+        if let range = tokenParameter(in: text) {
             var value = text[range.upperBound...]
             if let end = value.firstIndex(where: { $0 == "&" || $0 == "#" }) { value = value[..<end] }
             text = value
             while let last = text.last, debris.contains(last) || last.isWhitespace { text = text.dropLast() }
         }
         return String(text)
+    }
+
+    /// The `token=` query parameter itself: at the start or after `?` or `&`, never the tail of `auth_token=`.
+    private static func tokenParameter(in text: Substring) -> Range<Substring.Index>? {
+        var searchStart = text.startIndex
+        while let range = text.range(of: "token=", range: searchStart..<text.endIndex) {
+            if range.lowerBound == text.startIndex || ["?", "&"].contains(text[text.index(before: range.lowerBound)]) {
+                return range
+            }
+            searchStart = range.upperBound
+        }
+        return nil
     }
 }

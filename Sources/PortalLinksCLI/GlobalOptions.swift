@@ -22,8 +22,8 @@ struct GlobalOptions: ParsableArguments {
     func open() async throws -> Installation {
         var policy = LinkPolicy()
         if let text = environment["PORTAL_LINKS_MAX_LIFETIME"] {
-            guard let seconds = TimeText.parseDuration(text) else {
-                throw PortalLinksError(.invalidInput, "PORTAL_LINKS_MAX_LIFETIME must be a duration such as 365d")
+            guard let seconds = TimeText.parseDuration(text), seconds <= 36_500 * 86_400 else {
+                throw PortalLinksError(.invalidInput, "PORTAL_LINKS_MAX_LIFETIME must be a duration such as 365d, at most 36500d")
             }
             policy.maximumLifetime = seconds
         }

@@ -40,9 +40,11 @@ public protocol LinkStore: Sendable {
 
     func revocationStatus(of link: LinkID, client: ClientID) async throws -> RevocationStatus
 
-    /// Adds issued links to the ledger, each with an audit entry, all in one transaction. Links whose ID is
-    /// already in the ledger are left out and returned, so that the issuer can sign them again with a new nonce.
-    func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws -> [LinkID]
+    /// Adds links signed by `key` to the ledger, each with an audit entry, in one transaction, provided `key`
+    /// is still the primary; otherwise records nothing, so that the issuer signs again with the new primary
+    /// (a rotation may have retired or disabled the key while the links were being signed). Links whose ID is
+    /// already in the ledger are left out and returned, to be signed again with a new nonce.
+    func recordIssued(_ links: [LedgerEntry], signedBy key: KeyID, actor: String, at now: Int64) async throws -> IssueRecording
 
     func ledgerEntry(_ id: LinkID) async throws -> LedgerEntry?
 
@@ -71,5 +73,18 @@ public struct RevocationStatus: Sendable, Equatable {
         self.linkRevokedAt = linkRevokedAt
         self.clientRevokedBefore = clientRevokedBefore
         self.clientDisabledAt = clientDisabledAt
+    }
+}
+
+/// What became of links handed to `recordIssued`.
+public struct IssueRecording: Sendable, Equatable {
+    /// The signing key was no longer the primary: nothing was recorded.
+    public var keyNoLongerPrimary: Bool
+    /// Links left out because their ID was already in the ledger.
+    public var clashes: [LinkID]
+
+    public init(keyNoLongerPrimary: Bool = false, clashes: [LinkID] = []) {
+        self.keyNoLongerPrimary = keyNoLongerPrimary
+        self.clashes = clashes
     }
 }

@@ -3,8 +3,10 @@ import GRDB
 import PortalLinksCore
 
 extension SQLiteLinkStore {
-    public func recordIssued(_ links: [LedgerEntry], actor: String, at now: Int64) async throws -> [LinkID] {
+    public func recordIssued(_ links: [LedgerEntry], signedBy key: KeyID, actor: String, at now: Int64) async throws -> IssueRecording {
         try await write { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM keys WHERE key_id = ?", arguments: [Int64(key.rawValue)])
+            guard state == KeyState.primary.rawValue else { return IssueRecording(keyNoLongerPrimary: true) }
             var clashes: [LinkID] = []
             var recorded: [LedgerEntry] = []
             for link in links {
@@ -17,20 +19,11 @@ extension SQLiteLinkStore {
                     arguments: [Int64(bitPattern: link.linkID.rawValue), link.clientID.description, link.displayName,
                                 link.issuedAt, link.expiresAt, Int64(link.keyID.rawValue),
                                 link.sentTo.joined(separator: "\n"), link.issuedBy])
-                guard db.changesCount > 0 else {
-                    clashes.append(link.linkID)
-                    continue
-                }
-                recorded.append(link)
-                // A rotation may have retired the signing key while this link was being signed: keep that key
-                // verifying until this link expires too.
-                try db.execute(
-                    sql: "UPDATE keys SET verifies_until = MAX(verifies_until, ?) WHERE key_id = ? AND verifies_until IS NOT NULL",
-                    arguments: [link.expiresAt, Int64(link.keyID.rawValue)])
+                if db.changesCount > 0 { recorded.append(link) } else { clashes.append(link.linkID) }
             }
             try self.appendAudit(recorded.map { AuditEvent("link.issue", "link \($0.linkID) client \($0.clientID) key \($0.keyID)") },
                                  actor: actor, at: now, db)
-            return clashes
+            return IssueRecording(clashes: clashes)
         }
     }
 

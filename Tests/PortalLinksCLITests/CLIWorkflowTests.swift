@@ -87,6 +87,21 @@ import Testing
         #expect(ledger.first { $0["client_id"] as? String == "acme" }?["sent_to"] as? [String] == ["ops@acme.example", "ceo@acme.example"])
     }
 
+    @Test func csvOutputFileIsPrivateAndAByteOrderMarkIsIgnored() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try FileManager.default.createDirectory(atPath: cli.home, withIntermediateDirectories: true)
+        let csv = cli.home + "/clients.csv"
+        try "\u{FEFF}client_id,name\nacme,Acme Corp\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let output = cli.home + "/links.csv"
+        let result = try cli.run("issue", "--csv", csv, "--output", output)
+        #expect(result.status == 0, "\(result.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: output)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let ledger = try cli.json("links", "list", "--json") as! [[String: Any]]
+        #expect(ledger.map { $0["client_id"] as! String } == ["acme"])
+    }
+
     @Test func concurrentRotationsLeaveOneConsistentRing() throws {
         let cli = CLI()
         defer { cli.remove() }

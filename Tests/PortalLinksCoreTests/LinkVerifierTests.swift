@@ -119,6 +119,18 @@ import Testing
         #expect(ring.verifier().verify(signer.token(key).token, at: now).reason == reason)
     }
 
+    @Test func aVerifyingKeyWithoutMaterialRefusesEverything() {
+        var signer = TestRing()
+        let id = signer.add(9)
+        let (token, _) = signer.token(id)
+        // Forged tags of all zeroes and the real one alike: no tag is checked against an empty key state.
+        var forged = Base64URL.decode(token)!
+        forged.replaceSubrange((forged.count - 16)..., with: repeatElement(0, count: 16))
+        let verifier = LinkVerifier(keys: [id: LinkVerifier.Key(state: .primary, verifiesUntil: nil, hmac: nil)])
+        #expect(verifier.verify(token, at: now).reason == .keyDisabled)
+        #expect(verifier.verify(Base64URL.encode(forged), at: now).reason == .keyDisabled)
+    }
+
     @Test func retiringKeyExpiresOnItsOwnAfterItsLastLink() {
         var ring = TestRing()
         let key = ring.add(9, state: .retiring, verifiesUntil: now + 100)

@@ -104,12 +104,12 @@ import Testing
         defer { fixture.cleanup() }
         let store = fixture.store
         _ = try await Sample.rotate(store, id: 1)
-        let clashes = try await store.recordIssued([
+        let recording = try await store.recordIssued([
             Sample.entry(1, key: 1, expiresAt: Sample.now + 1_000),
             Sample.entry(2, client: "globex", key: 1, issuedAt: Sample.now + 1, expiresAt: Sample.now + 5_000),
             Sample.entry(1, client: "initech", key: 1, expiresAt: Sample.now + 1_000),
-        ], actor: "tester", at: Sample.now)
-        #expect(clashes == [LinkID(rawValue: 1)], "a link ID already in the ledger is reported, not overwritten")
+        ], signedBy: KeyID(rawValue: 1), actor: "tester", at: Sample.now)
+        #expect(recording == IssueRecording(clashes: [LinkID(rawValue: 1)]), "a link ID already in the ledger is reported, not overwritten")
         #expect(try await store.ledgerEntry(LinkID(rawValue: 1))?.clientID == .text("acme"))
         #expect(try await store.ledgerEntry(LinkID(rawValue: 2)) == Sample.entry(2, client: "globex", key: 1, issuedAt: Sample.now + 1, expiresAt: Sample.now + 5_000))
         #expect(try await store.ledgerEntry(LinkID(rawValue: 3)) == nil)
@@ -120,10 +120,13 @@ import Testing
         // Rotating retires key 1 until its last link's expiry, read from the ledger.
         let ring = try await Sample.rotate(store, id: 2)
         #expect(ring.key(KeyID(rawValue: 1))?.verifiesUntil == Sample.now + 5_000)
-        // A link signed by key 1 and recorded after the rotation keeps key 1 verifying long enough.
-        #expect(try await store.recordIssued([Sample.entry(3, key: 1, expiresAt: Sample.now + 9_000)], actor: "tester", at: Sample.now).isEmpty)
-        #expect(try await store.ring().ring.key(KeyID(rawValue: 1))?.verifiesUntil == Sample.now + 9_000)
-        #expect(try await store.auditEntries().filter { $0.operation == "link.issue" }.count == 3)
+        // Links signed by key 1 but recorded after the rotation are refused whole, to be signed again by key 2.
+        let late = try await store.recordIssued([Sample.entry(3, key: 1, expiresAt: Sample.now + 9_000)],
+                                                signedBy: KeyID(rawValue: 1), actor: "tester", at: Sample.now)
+        #expect(late == IssueRecording(keyNoLongerPrimary: true))
+        #expect(try await store.ledgerEntry(LinkID(rawValue: 3)) == nil)
+        #expect(try await store.ring().ring.key(KeyID(rawValue: 1))?.verifiesUntil == Sample.now + 5_000)
+        #expect(try await store.auditEntries().filter { $0.operation == "link.issue" }.count == 2)
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -9,6 +9,7 @@ import Testing
         token, " \(token) ", "<\(token)>", "\(token).", "\"\(token)\"", "(\(token)),",
         "https://portal.example.com/join?token=\(token)", "<https://portal.example.com/join?token=\(token)>.",
         "https://portal.example.com/join?lang=en&token=\(token)&utm=x", "https://portal.example.com/join?token=\(token)#top",
+        "https://portal.example.com/join?auth_token=abc&token=\(token)", "token=\(token)",
     ])
     func extractsTheTokenFromPastedText(_ pasted: String) {
         #expect(TokenInput.extract(pasted) == Self.token)
@@ -40,5 +41,6 @@ import Testing
         #expect(TimeText.parseDuration("d") == nil)
         #expect(TimeText.parseDuration("9999999999999999999d") == nil)
         #expect(TimeText.parseExpiry("7d", now: 100) == 604_900)
+        #expect(TimeText.parseExpiry("1d", now: Int64.max - 10) == nil)
     }
 }

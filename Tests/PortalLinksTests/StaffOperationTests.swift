@@ -95,8 +95,8 @@ import Testing
         #expect(verifier.verify(first.token, at: home.clock.now).reason == .linkRevoked)
         #expect(verifier.verify(second.token, at: home.clock.now).isValid)
 
+        home.clock.advance(by: 1)
         try await installation.revokeClient(.text("acme"))
-        home.clock.advance(by: 5)
         let later = try await installation.issue(IssueRequest(clientID: .text("acme")))
         verifier = try await installation.loadVerifier()
         #expect(verifier.verify(second.token, at: home.clock.now).reason == .clientRevoked)
@@ -106,6 +106,48 @@ import Testing
         #expect(try await installation.loadVerifier().verify(later.token, at: home.clock.now).reason == .clientDisabled)
         try await installation.setClient(.text("acme"), disabled: false)
         #expect(try await installation.loadVerifier().verify(later.token, at: home.clock.now).isValid)
+    }
+
+    @Test func aShorterMaximumSetLaterNeverCutsARevocationShort() async throws {
+        let home = try TestHome()
+        defer { home.remove() }
+        let link = try await home.open().issue(IssueRequest(clientID: .text("acme"), expiresAt: home.clock.now + 300 * 86_400))
+        var shortPolicy = LinkPolicy()
+        shortPolicy.maximumLifetime = 7 * 86_400
+        let installation = try await home.open(policy: shortPolicy)
+        home.clock.advance(by: 1)
+        try await installation.revokeClient(.text("acme"))
+        home.clock.advance(by: 30 * 86_400)
+        _ = try await installation.prune()
+        #expect(try await installation.loadVerifier().verify(link.token, at: home.clock.now).reason == .clientRevoked)
+    }
+
+    @Test func theConfiguredLeewayGovernsRetirementEverywhere() async throws {
+        let home = try TestHome()
+        defer { home.remove() }
+        var policy = LinkPolicy()
+        policy.leeway = 3_600
+        let installation = try await home.open(policy: policy)
+        let link = try await installation.issue(IssueRequest(clientID: .text("acme"), expiresAt: home.clock.now + 600))
+        try await installation.rotateKeys()
+        home.clock.advance(by: 600 + 1_800)  // past the expiry, within the leeway
+        #expect(try await installation.prune().destroyedKeys.isEmpty)
+        let ring = try await installation.ring()
+        #expect(installation.effectiveState(of: ring.key(link.claims.keyID)!, in: ring) == .retiring)
+        #expect(try await installation.loadVerifier().verify(link.token, at: home.clock.now).isValid)
+    }
+
+    @Test func revokingAClientCoversTheSameSecondBeforeButNotAfter() async throws {
+        let home = try TestHome()
+        defer { home.remove() }
+        let installation = try await home.open()
+        let before = try await installation.issue(IssueRequest(clientID: .text("acme")))
+        try await installation.revokeClient(.text("acme"))
+        let after = try await installation.issue(IssueRequest(clientID: .text("acme")))
+        #expect(before.claims.issuedAt == after.claims.issuedAt, "all in one second")
+        let verifier = try await installation.loadVerifier()
+        #expect(!verifier.verify(before.token, at: home.clock.now).isValid)
+        #expect(verifier.verify(after.token, at: home.clock.now).isValid)
     }
 
     @Test func bulkIssueKeepsGoodRequestsWhenOthersAreRefused() async throws {

@@ -18,9 +18,10 @@ struct BulkIssue {
         guard let data = FileManager.default.contents(atPath: csvPath) else {
             throw PortalLinksError(.invalidInput, "cannot read \(csvPath)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard var text = String(data: data, encoding: .utf8) else {
             throw PortalLinksError(.invalidInput, "\(csvPath) is not UTF-8 text")
         }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte-order mark spreadsheets write
         var rows: [CSV.Row]
         do { rows = try CSV.parse(text) } catch {
             throw PortalLinksError(.invalidInput, "\(csvPath) row \(error.line): \(error.message)")
@@ -32,10 +33,13 @@ struct BulkIssue {
 
         let out: FileHandle
         if let outputPath {
-            guard FileManager.default.createFile(atPath: outputPath, contents: nil), let handle = FileHandle(forWritingAtPath: outputPath) else {
+            // The file holds working links: readable by its owner only.
+            let descriptor = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard descriptor >= 0, fchmod(descriptor, 0o600) == 0 else {
+                if descriptor >= 0 { close(descriptor) }
                 throw PortalLinksError(.invalidInput, "cannot write \(outputPath)")
             }
-            out = handle
+            out = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         } else {
             out = FileHandle.standardOutput
         }

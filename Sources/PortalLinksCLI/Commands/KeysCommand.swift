@@ -22,12 +22,11 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let installation = try await global.open()
             let ring = try await installation.ring()
-            let now = installation.clock()
             let keys = ring.keys.filter { all || $0.state != .destroyed }
             if json {
                 print(JSONText.array(keys.map { key in
                     JSONText.object([
-                        ("key_id", key.id.description), ("state", ring.effectiveState(of: key, at: now).rawValue),
+                        ("key_id", key.id.description), ("state", installation.effectiveState(of: key, in: ring).rawValue),
                         ("created_at", key.createdAt), ("promoted_at", key.promotedAt), ("retired_at", key.retiredAt),
                         ("verifies_until", key.verifiesUntil),
                     ])
@@ -40,7 +39,7 @@ struct KeysCommand: AsyncParsableCommand {
             }
             print("KEY_ID    STATE      CREATED               NOTE")
             for key in keys.reversed() {
-                let state = ring.effectiveState(of: key, at: now)
+                let state = installation.effectiveState(of: key, in: ring)
                 var note = ""
                 if state == .retiring, let until = key.verifiesUntil { note = "verifies until \(TimeText.format(until))" }
                 if state == .disabled, let previous = key.stateBeforeDisable { note = "enable returns it to \(previous.rawValue)" }
@@ -98,7 +97,7 @@ struct KeysCommand: AsyncParsableCommand {
             let installation = try await global.open()
             try await installation.enableKey(key.id)
             let ring = try await installation.ring()
-            let state = ring.key(key.id).map { ring.effectiveState(of: $0, at: installation.clock()).rawValue } ?? "?"
+            let state = ring.key(key.id).map { installation.effectiveState(of: $0, in: ring).rawValue } ?? "?"
             print("key \(key.id) is \(state) again")
         }
     }

@@ -31,7 +31,7 @@ struct LinksCommand: AsyncParsableCommand {
         func run() async throws {
             let installation = try await global.open()
             let now = installation.clock()
-            let window = now...(now + (try Arguments.duration(within, option: "--within")))
+            let window = now...now.addingReportingOverflow(try Arguments.duration(within, option: "--within")).partialValue
             let entries = try await installation.store.ledgerEntries(client: nil, expiringIn: window)
             LedgerOutput.print(entries.sorted { $0.expiresAt < $1.expiresAt }, json: json, now: now)
         }
@@ -52,7 +52,7 @@ struct LinksCommand: AsyncParsableCommand {
             let revocation = try await installation.store.revocationStatus(of: id, client: entry.clientID)
             let ring = try await installation.ring()
             let now = installation.clock()
-            let keyState = ring.key(entry.keyID).map { ring.effectiveState(of: $0, at: now) }
+            let keyState = ring.key(entry.keyID).map { installation.effectiveState(of: $0, in: ring) }
             let status = LedgerOutput.status(entry, revocation: revocation, keyState: keyState, now: now)
             if json {
                 print(JSONText.object(LedgerOutput.fields(entry) + [("status", status)]))

@@ -8,20 +8,23 @@ public final class HMACKey: Sendable {
     // Written once in init, then only read; freed (after zeroing) in deinit.
     nonisolated(unsafe) private let state: UnsafeMutablePointer<pl_hmac_key>
 
+    /// The caller owns `secret` and wipes it when done; only the derived pad states are kept, zeroed on deinit.
     /// - Precondition: `secret` is at least 16 bytes; shorter keys are a programming error, not bad input.
     public init(secret: some Collection<UInt8>, purpose: Purpose) {
-        let secretBytes = Array(secret)
-        precondition(secretBytes.count >= 16, "HMAC keys must be at least 16 bytes")
         state = .allocate(capacity: 1)
         let label = Array(purpose.label.utf8)
-        let ok = secretBytes.withUnsafeBufferPointer { secretBuffer in
-            label.withUnsafeBufferPointer { labelBuffer in
-                pl_hmac_key_init(state, secretBuffer.baseAddress, secretBuffer.count,
-                                 labelBuffer.baseAddress, labelBuffer.count)
+        let state = self.state
+        func initialise(_ secret: UnsafeBufferPointer<UInt8>) -> Int32 {
+            precondition(secret.count >= 16, "HMAC keys must be at least 16 bytes")
+            return label.withUnsafeBufferPointer { label in
+                pl_hmac_key_init(state, secret.baseAddress, secret.count, label.baseAddress, label.count)
             }
         }
-        var scratch = secretBytes
-        scratch.withUnsafeMutableBytes { pl_cleanse($0.baseAddress, $0.count) }
+        let ok = secret.withContiguousStorageIfAvailable(initialise) ?? {
+            var copy = Array(secret)
+            defer { SecureRandom.wipe(&copy) }
+            return copy.withUnsafeBufferPointer(initialise)
+        }()
         precondition(ok == 1, "libcrypto failed to initialise SHA-256")
     }
 

@@ -58,9 +58,11 @@ public struct KeyRing: Sendable, Equatable {
     }
 
     /// Disables any key but the primary: its links are refused until it is enabled again.
-    public mutating func disable(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
+    public mutating func disable(_ id: KeyID, at now: Int64, leeway: Int64 = LinkVerifier.defaultLeeway)
+        throws(PortalLinksError)
+    {
         let index = try indexOf(id)
-        let state = effectiveState(of: keys[index], at: now)
+        let state = effectiveState(of: keys[index], at: now, leeway: leeway)
         switch state {
         case .staged, .retiring, .expired:
             keys[index].stateBeforeDisable = state
@@ -74,19 +76,23 @@ public struct KeyRing: Sendable, Equatable {
     }
 
     /// Returns a disabled key to the state it was disabled from.
-    public mutating func enable(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
+    public mutating func enable(_ id: KeyID, at now: Int64, leeway: Int64 = LinkVerifier.defaultLeeway)
+        throws(PortalLinksError)
+    {
         let index = try indexOf(id)
         guard keys[index].state == .disabled else {
-            throw PortalLinksError(.conflict, "key \(id) is \(effectiveState(of: keys[index], at: now).rawValue), not disabled")
+            throw PortalLinksError(.conflict, "key \(id) is \(effectiveState(of: keys[index], at: now, leeway: leeway).rawValue), not disabled")
         }
         keys[index].state = keys[index].stateBeforeDisable ?? .staged
         keys[index].stateBeforeDisable = nil
     }
 
     /// Zeroes a disabled or expired key's material for good.
-    public mutating func destroy(_ id: KeyID, at now: Int64) throws(PortalLinksError) {
+    public mutating func destroy(_ id: KeyID, at now: Int64, leeway: Int64 = LinkVerifier.defaultLeeway)
+        throws(PortalLinksError)
+    {
         let index = try indexOf(id)
-        let state = effectiveState(of: keys[index], at: now)
+        let state = effectiveState(of: keys[index], at: now, leeway: leeway)
         guard state == .disabled || state == .expired else {
             throw PortalLinksError(.conflict, "key \(id) is \(state.rawValue); only a disabled or expired key can be destroyed")
         }
@@ -97,9 +103,9 @@ public struct KeyRing: Sendable, Equatable {
 
     /// Records retiring keys past their window as expired and destroys expired keys' material.
     /// Returns the IDs of the keys destroyed.
-    public mutating func prune(at now: Int64) -> [KeyID] {
+    public mutating func prune(at now: Int64, leeway: Int64 = LinkVerifier.defaultLeeway) -> [KeyID] {
         var destroyed: [KeyID] = []
-        for index in keys.indices where effectiveState(of: keys[index], at: now) == .expired {
+        for index in keys.indices where effectiveState(of: keys[index], at: now, leeway: leeway) == .expired {
             keys[index].state = .destroyed
             keys[index].sealedSecret = nil
             destroyed.append(keys[index].id)

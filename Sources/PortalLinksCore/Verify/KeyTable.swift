@@ -13,6 +13,8 @@ final class KeyTable: Sendable {
     private let mask: Int
     nonisolated(unsafe) private let slotIDs: UnsafeMutableBufferPointer<UInt32>
     nonisolated(unsafe) private let slotEntries: UnsafeMutableBufferPointer<Int32>
+    /// The state each key is in, as far as verifying goes: a key in a verifying state whose material is
+    /// missing is entered as disabled, so that no tag is ever checked against an empty HMAC state.
     nonisolated(unsafe) let states: UnsafeMutableBufferPointer<KeyState>
     /// For retiring keys; `Int64.max` for keys that have no such limit.
     nonisolated(unsafe) let verifiesUntil: UnsafeMutableBufferPointer<Int64>
@@ -31,7 +33,7 @@ final class KeyTable: Sendable {
         states = .allocate(capacity: max(keys.count, 1))
         verifiesUntil = .allocate(capacity: max(keys.count, 1))
         for (entry, (id, key)) in keys.enumerated() {
-            states.initializeElement(at: entry, to: key.state)
+            states.initializeElement(at: entry, to: key.state.verifies && key.hmac == nil ? .disabled : key.state)
             verifiesUntil.initializeElement(at: entry, to: key.verifiesUntil ?? .max)
             if let hmac = key.hmac {
                 hmac.copyState(to: hmacStates + entry)

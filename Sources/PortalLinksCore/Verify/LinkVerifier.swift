@@ -8,7 +8,7 @@ public struct LinkVerifier: Sendable {
         public let state: KeyState
         /// For a retiring key: the time after which it no longer verifies (before leeway).
         public let verifiesUntil: Int64?
-        /// Present for states that verify.
+        /// Present for states that verify. A verifying state without it is treated as disabled.
         let hmac: HMACKey?
 
         public init(state: KeyState, verifiesUntil: Int64?, hmac: HMACKey?) {
