@@ -68,16 +68,11 @@ extension Installation {
     public func prune() async throws -> (destroyedKeys: [KeyID], removedRevocations: Int) {
         let now = clock()
         let leeway = policy.leeway
-        var destroyed: [KeyID] = []
         let before = try await store.ring().ring
-        let expiring = before.keys.filter { before.effectiveState(of: $0, at: now, leeway: leeway) == .expired }
-        if !expiring.isEmpty {
-            let after = try await store.updateRing(actor: actor, at: now) { ring, _ in
-                let ids = ring.prune(at: now, leeway: leeway)
-                return ids.map { AuditEvent("key.destroy", "key \($0) expired") }
-            }
-            destroyed = after.keys.filter { key in key.state == .destroyed && before.key(key.id)?.state != .destroyed }.map(\.id)
+        let after = try await store.updateRing(actor: actor, at: now) { ring, _ in
+            ring.prune(at: now, leeway: leeway).map { AuditEvent("key.destroy", "key \($0) expired") }
         }
+        let destroyed = after.keys.filter { $0.state == .destroyed && before.key($0.id)?.state != .destroyed }.map(\.id)
         let removed = try await store.pruneRevocations(expiredBefore: now - leeway, actor: actor, at: now)
         return (destroyed, removed)
     }
