@@ -6,7 +6,11 @@ BIN_DEBUG := .build/debug/portal-links
 BIN_RELEASE := .build/release/portal-links
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench clean
+PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
+PROTO_SWIFT_OUT := Sources/PortalLinksMessages
+PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
+
+.PHONY: deps build test demo bench clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -20,8 +24,8 @@ deps:
 build: deps
 	swift build
 
-## test: build everything, then run every suite (the CLI suites run the built binary).
-test: deps
+## test: check the generated code is current, build everything, then run every suite.
+test: deps check-protos
 	swift build --build-tests
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) swift test --skip-build
 
@@ -33,6 +37,23 @@ demo: build
 bench: deps
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
+
+## protos: regenerate the Swift messages from Protos/ (protoc from Debian, protoc-gen-swift built once from
+## the swift-protobuf dependency) and record the checksum of the sources they came from.
+protos: deps
+	@command -v protoc >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler; }
+	swift package resolve
+	[ -x $(PROTOC_GEN_SWIFT) ] || swift build --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc -c release --product protoc-gen-swift
+	rm -f $(PROTO_SWIFT_OUT)/*.pb.swift
+	protoc --plugin=protoc-gen-swift=$(PROTOC_GEN_SWIFT) --swift_out=$(PROTO_SWIFT_OUT) \
+		--swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath -IProtos $(PROTOS)
+	sha256sum $(PROTOS) > $(PROTO_SWIFT_OUT)/protos.sha256
+
+## check-protos: fail when Protos/ changed since the committed Swift code was generated (no protoc needed).
+check-protos:
+	@sha256sum --quiet -c $(PROTO_SWIFT_OUT)/protos.sha256 && \
+		[ "$$(cut -d' ' -f3 $(PROTO_SWIFT_OUT)/protos.sha256 | sort | tr '\n' ' ')" = "$(PROTOS) " ] || \
+		{ echo "the generated Swift code in $(PROTO_SWIFT_OUT) is stale: run make protos and commit"; exit 1; }
 
 clean:
 	rm -rf .build

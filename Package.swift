@@ -7,10 +7,17 @@ let package = Package(
         .executable(name: "portal-links", targets: ["PortalLinksCLI"]),
         .library(name: "PortalLinksCore", targets: ["PortalLinksCore"]),
         .library(name: "PortalLinks", targets: ["PortalLinks"]),
+        .library(name: "PortalLinksClient", targets: ["PortalLinksClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C helpers of the core: HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from
@@ -29,10 +36,49 @@ let package = Package(
         ),
         // Staff operations on top of core and store: keys, revocation, issuing, loading verifiers.
         .target(name: "PortalLinks", dependencies: ["PortalLinksCore", "PortalLinksStore"]),
+        // Generated from Protos/ by `make protos`; never edited by hand.
+        .target(
+            name: "PortalLinksMessages",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["protos.sha256"]
+        ),
+        // Protocol v1 framing: header, frame codec, method ids, status codes, the hand-written Verify codec.
+        .target(
+            name: "PortalLinksWire",
+            dependencies: ["PortalLinksCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The verify service: connection handling, request handlers, snapshot reloading, graceful shutdown.
+        .target(
+            name: "PortalLinksService",
+            dependencies: [
+                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The Swift client for front-end servers.
+        .target(
+            name: "PortalLinksClient",
+            dependencies: [
+                "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "PortalLinksCLI",
             dependencies: [
-                "PortalLinks", "PortalLinksCore", "PortalLinksStore",
+                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksService", "PortalLinksClient",
+                "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -44,5 +90,26 @@ let package = Package(
         ),
         .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
         .testTarget(name: "PortalLinksCLITests"),
+        .testTarget(
+            name: "PortalLinksWireTests",
+            dependencies: [
+                "PortalLinksWire", "PortalLinksMessages", "PortalLinksCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PortalLinksServiceTests",
+            dependencies: [
+                "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
+                "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )

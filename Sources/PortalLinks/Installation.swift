@@ -25,6 +25,11 @@ public struct Installation: Sendable {
         self.clock = clock
     }
 
+    /// The same installation, with `actor` named in the audit log and the ledger.
+    public func acting(as actor: String) -> Installation {
+        Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
+    }
+
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     /// `explicit` (from `--home`), else `PORTAL_LINKS_HOME`, else `~/.portal-links`.

@@ -13,7 +13,8 @@ struct PortalLinksCommand: AsyncParsableCommand {
             """,
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
-            ClientsCommand.self, LinksCommand.self, AuditCommand.self, BenchCommand.self,
+            ClientsCommand.self, LinksCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,
+            BenchCommand.self,
         ])
 }
 

@@ -53,6 +53,15 @@ public protocol LinkStore: Sendable {
 
     /// The whole audit log, oldest first.
     func auditEntries() async throws -> [AuditEntry]
+
+    /// Adds a caller; refuses a name already taken, revoked callers included. Bumps the generation.
+    func addCaller(_ caller: CallerRecord, actor: String, at now: Int64) async throws
+
+    /// Every caller, revoked ones included, by name.
+    func callers() async throws -> [CallerRecord]
+
+    /// Returns false when there is no such active caller. Bumps the generation.
+    func revokeCaller(named name: String, actor: String, at now: Int64) async throws -> Bool
 }
 
 /// What a ring change may need to know beyond the ring itself.

@@ -63,6 +63,17 @@ extension SQLiteLinkStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2 callers") { db in
+            try db.execute(sql: """
+                CREATE TABLE callers (
+                    name TEXT PRIMARY KEY,
+                    key_hash BLOB NOT NULL UNIQUE,
+                    scopes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }

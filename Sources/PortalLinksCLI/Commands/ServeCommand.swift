@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PortalLinks
+import PortalLinksCore
+import PortalLinksService
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the verify service (protocol v1 over TCP, docs/protocol.md).",
+        discussion: """
+            Key, revocation and caller changes made with this tool in another process reach the running server \
+            within a second. SIGTERM or SIGINT: stop accepting, report NOT_SERVING, let calls in flight finish \
+            (up to --drain-timeout), exit. On a home directory that does not exist yet, serve creates it, adds a \
+            caller named 'local' and prints its API key and a sample link to try.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
+    var listen = "127.0.0.1:7420"
+
+    @Option(name: .customLong("base-url"), help: ArgumentHelp("Portal address for issued links' url (default: $PORTAL_LINKS_BASE_URL).", valueName: "URL"))
+    var baseURL: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Certificate chain (PEM) to serve TLS with.", valueName: "FILE"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Private key (PEM) of the certificate.", valueName: "FILE"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"), help: ArgumentHelp("CA (PEM) that client certificates must chain to: mutual TLS.", valueName: "FILE"))
+    var tlsClientCA: String?
+
+    @Option(name: .customLong("max-connections"), help: "Connections open at once; more are refused.")
+    var maximumConnections = 10_000
+
+    @Option(name: .customLong("max-in-flight"), help: "Calls in flight per connection before the server stops reading it.")
+    var maximumInFlight = 1_024
+
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest payload accepted; a longer one closes the connection.")
+    var maximumFrameBytes = 65_536
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this long.", valueName: "DURATION"))
+    var idleTimeout = "5m"
+
+    @Option(name: .customLong("frame-timeout"), help: ArgumentHelp("Close connections whose frame stays unfinished this long.", valueName: "DURATION"))
+    var frameTimeout = "10s"
+
+    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("On shutdown, how long calls in flight get to finish.", valueName: "DURATION"))
+    var drainTimeout = "10s"
+
+    @Option(name: .customLong("log-format"), help: "text or json, on stderr.")
+    var logFormat: LogFormat = .text
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    enum LogFormat: String, ExpressibleByArgument { case text, json }
+
+    func validate() throws {
+        _ = try Self.parseListen(listen)
+        for (value, option) in [(idleTimeout, "--idle-timeout"), (frameTimeout, "--frame-timeout"), (drainTimeout, "--drain-timeout")] {
+            _ = try Arguments.duration(value, option: option)
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level takes trace, debug, info, notice, warning, error or critical") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsClientCA != nil, tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        guard maximumConnections > 0, maximumInFlight > 0, (1...16_777_216).contains(maximumFrameBytes) else {
+            throw ValidationError("--max-connections and --max-in-flight must be positive; --max-frame-bytes 1 to 16777216")
+        }
+        if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
+    }
+
+    static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7420 or [::1]:7420")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7420") }
+        return (host, port)
+    }
+
+    func run() async throws {
+        let format = logFormat
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "portal-links.serve")
+
+        let home = Installation.homeDirectory(explicit: global.home, environment: global.environment)
+        let isNewHome = !FileManager.default.fileExists(atPath: home)
+        let installation = try await global.open().acting(as: "serve")
+
+        var configuration = ServerConfiguration()
+        (configuration.host, configuration.port) = try Self.parseListen(listen)
+        configuration.maximumConnections = maximumConnections
+        configuration.maximumInFlight = maximumInFlight
+        configuration.maximumPayload = maximumFrameBytes
+        configuration.idleTimeout = .seconds(try Arguments.duration(idleTimeout, option: "--idle-timeout"))
+        configuration.partialFrameTimeout = .seconds(try Arguments.duration(frameTimeout, option: "--frame-timeout"))
+        configuration.drainTimeout = .seconds(try Arguments.duration(drainTimeout, option: "--drain-timeout"))
+        configuration.baseURL = baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]
+        configuration.tls = try tlsConfiguration()
+
+        var welcome: [String] = []
+        if isNewHome {
+            let key = try await installation.addCaller(named: "local", scopes: [.verify, .issue])
+            let link = try await installation.issue(IssueRequest(clientID: .text("demo"), displayName: "Demo Client"))
+            welcome = [
+                "created the home directory \(home)",
+                "caller 'local' API key (shown once): \(key)",
+                "a sample link to verify: \(link.token)",
+            ]
+        }
+        let state = try await ServingState(installation: installation, logger: logger)
+        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server), .init(service: SnapshotReloader(state: state))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        Task {
+            guard let address = try? await server.listeningAddress() else { return }
+            var lines = ["home: \(home)", "listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)")]
+            lines += welcome
+            FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
+        }
+        try await group.run()
+    }
+
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        guard let tlsCertificate, let tlsKey else { return nil }
+        do {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
+            if let tlsClientCA {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .file(tlsClientCA)
+            }
+            return configuration
+        } catch {
+            throw PortalLinksError(.invalidInput, "cannot read the TLS certificate or key: \(error)")
+        }
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import Logging
+import NIOCore
+import PortalLinksCore
+import PortalLinksMessages
+import PortalLinksWire
+import SwiftProtobuf
+
+/// One client connection: authentication, dispatch by method id, backpressure and draining.
+///
+/// Everything here runs on the connection's event loop. Health, Hello and Verify are answered inline (a
+/// verify is ~150 ns of work, less than a hop to another thread would cost); Issue and the reload for an
+/// unknown key go off the loop and count as in flight until answered.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = Frame
+    typealias OutboundOut = Frame
+
+    private let state: ServingState
+    private let issuer: IssueWorker
+    private let configuration: ServerConfiguration
+    private var logger: Logger
+
+    private var snapshot: ServingSnapshot
+    private var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
+    private var failedHellos = 0
+    private var inFlight = 0
+    private var readSuppressed = false
+    private var draining = false
+    private var closing = false
+
+    init(state: ServingState, issuer: IssueWorker, configuration: ServerConfiguration, logger: Logger) {
+        self.state = state
+        self.issuer = issuer
+        self.configuration = configuration
+        self.logger = logger
+        snapshot = state.snapshot
+    }
+
+    // MARK: Inbound
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let peer = context.remoteAddress { logger[metadataKey: "connection.peer"] = "\(peer)" }
+        logger.debug("connection opened")
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let receivedAt = NIODeadline.now()
+        guard !closing else { return }
+        if draining || state.isDraining, MethodID(rawValue: frame.header.code) != .healthCheck {
+            respond(context, frame, .unavailable, message: "the server is shutting down")
+            return
+        }
+        refreshSnapshot()
+        switch MethodID(rawValue: frame.header.code) {
+        case .healthCheck: health(context, frame)
+        case .authHello: hello(context, frame)
+        case .linksVerify:
+            guard authorise(context, frame, scope: "verify") else { return }
+            verify(context, frame)
+        case .linksIssue:
+            guard authorise(context, frame, scope: "issue") else { return }
+            issue(context, frame, receivedAt: receivedAt)
+        default:
+            respond(context, frame, .unimplemented, message: "unknown method \(frame.header.code)")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is PartialFrameTimeout:
+            close(context, reason: "a frame stayed unfinished too long")
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
+            close(context, reason: "idle")
+        case is DrainEvent:
+            draining = true
+            if inFlight == 0 { close(context, reason: "draining") }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Bad framing (version, flags, size) and transport errors end the connection; other connections go on.
+        logger.info("closing connection", metadata: ["error": "\(error)"])
+        closing = true
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure: while too many calls are in flight, or the client does not read its answers, stop reading.
+        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable {
+            readSuppressed = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Methods
+
+    private func health(_ context: ChannelHandlerContext, _ frame: Frame) {
+        guard let request: PortalLinks_V1_HealthCheckRequest = decode(context, frame) else { return }
+        guard request.service.isEmpty || request.service == "portal_links.v1" else {
+            respond(context, frame, .notFound, message: "unknown service")
+            return
+        }
+        var response = PortalLinks_V1_HealthCheckResponse()
+        response.status = draining || state.isDraining ? .notServing : .serving
+        respond(context, frame, response)
+    }
+
+    private func hello(_ context: ChannelHandlerContext, _ frame: Frame) {
+        guard let request: PortalLinks_V1_HelloRequest = decode(context, frame) else { return }
+        let keyHash = SHA256.hash(Array(request.apiKey.utf8))
+        guard let found = snapshot.caller(keyHash: keyHash) else {
+            failedHellos += 1
+            caller = nil
+            logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
+            respond(context, frame, .unauthenticated, message: "unknown or revoked API key")
+            if failedHellos >= configuration.maximumFailedHellos {
+                context.flush()
+                close(context, reason: "too many failed hellos")
+            }
+            return
+        }
+        caller = (keyHash, found)
+        logger[metadataKey: "caller"] = "\(found.name)"
+        var response = PortalLinks_V1_HelloResponse()
+        response.caller = found.name
+        response.scopes = found.scopes.sorted()
+        respond(context, frame, response)
+    }
+
+    private func verify(_ context: ChannelHandlerContext, _ frame: Frame) {
+        let now = Int64(NIODeadline.wallClockSeconds)
+        guard let verification = VerifyCodec.withToken(in: frame.payload, { snapshot.verifier.verify(utf8: $0, at: now) }) else {
+            respond(context, frame, .invalidArgument, message: "the payload is not a VerifyRequest")
+            return
+        }
+        if verification.reason == .unknownKey {
+            verifyAfterReload(context, frame)
+            return
+        }
+        respondVerification(context, frame, verification)
+    }
+
+    /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
+    private func verifyAfterReload(_ context: ChannelHandlerContext, _ frame: Frame) {
+        startCall()
+        let state = self.state
+        let loop = context.eventLoop
+        let box = NIOLoopBound((self, context), eventLoop: loop)
+        Task {
+            await state.reloadForUnknownKey()
+            loop.execute {
+                let (handler, context) = box.value
+                handler.refreshSnapshot()
+                let now = Int64(NIODeadline.wallClockSeconds)
+                let verification = VerifyCodec.withToken(in: frame.payload, { handler.snapshot.verifier.verify(utf8: $0, at: now) })!
+                handler.respondVerification(context, frame, verification)
+                handler.finishCall(context)
+            }
+        }
+    }
+
+    private func respondVerification(_ context: ChannelHandlerContext, _ frame: Frame, _ verification: LinkVerification) {
+        var payload = context.channel.allocator.buffer(capacity: 160)
+        VerifyCodec.writeResponse(verification, to: &payload)
+        context.write(wrapOutboundOut(.response(.ok, callID: frame.header.callID, payload: payload)), promise: nil)
+        if !verification.isValid, let reason = verification.reason {
+            logger.debug("link refused", metadata: ["link.reason": "\(reason.rawValue)",
+                                                    "link.id": "\(verification.linkID?.description ?? "-")"])
+        }
+    }
+
+    private func issue(_ context: ChannelHandlerContext, _ frame: Frame, receivedAt: NIODeadline) {
+        guard let request: PortalLinks_V1_IssueRequest = decode(context, frame) else { return }
+        let deadline: NIODeadline? = frame.header.deadlineMilliseconds == 0
+            ? nil : receivedAt + .milliseconds(Int64(frame.header.deadlineMilliseconds))
+        startCall()
+        let loop = context.eventLoop
+        let box = NIOLoopBound((self, context), eventLoop: loop)
+        let callerName = caller?.caller.name ?? "-"
+        issuer.submit(IssueJob(request: request, deadline: deadline, caller: callerName) { outcome in
+            loop.execute {
+                let (handler, context) = box.value
+                switch outcome {
+                case .success(let response): handler.respond(context, frame, response)
+                case .failure(let failure): handler.respond(context, frame, failure.status, message: failure.message)
+                }
+                context.flush()
+                handler.finishCall(context)
+            }
+        })
+    }
+
+    // MARK: Helpers
+
+    private func refreshSnapshot() {
+        guard state.generation != snapshot.generation else { return }
+        snapshot = state.snapshot
+        // A caller revoked since its Hello loses its authentication with the next call.
+        if let current = caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
+            caller = nil
+        }
+    }
+
+    private func authorise(_ context: ChannelHandlerContext, _ frame: Frame, scope: String) -> Bool {
+        guard let caller else {
+            respond(context, frame, .unauthenticated, message: "call Auth.Hello with an API key first")
+            return false
+        }
+        guard caller.caller.scopes.contains(scope) else {
+            respond(context, frame, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope) scope")
+            return false
+        }
+        return true
+    }
+
+    private func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ frame: Frame) -> Message? {
+        do {
+            return try Message(serializedBytes: Array(frame.payload.readableBytesView))
+        } catch {
+            respond(context, frame, .invalidArgument, message: "the payload is not a \(Message.protoMessageName)")
+            return nil
+        }
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ message: some SwiftProtobuf.Message) {
+        let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
+        var payload = context.channel.allocator.buffer(capacity: bytes.count)
+        payload.writeBytes(bytes)
+        context.write(wrapOutboundOut(.response(.ok, callID: frame.header.callID, payload: payload)), promise: nil)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ status: StatusCode, message: String) {
+        var error = PortalLinks_V1_Error()
+        error.message = message
+        let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
+        var payload = context.channel.allocator.buffer(capacity: bytes.count)
+        payload.writeBytes(bytes)
+        context.write(wrapOutboundOut(.response(status, callID: frame.header.callID, payload: payload)), promise: nil)
+    }
+
+    private func startCall() { inFlight += 1 }
+
+    private func finishCall(_ context: ChannelHandlerContext) {
+        inFlight -= 1
+        if draining, inFlight == 0 {
+            close(context, reason: "draining")
+            return
+        }
+        resumeReadingIfPossible(context)
+    }
+
+    private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
+        guard readSuppressed, inFlight < configuration.maximumInFlight, context.channel.isWritable else { return }
+        readSuppressed = false
+        context.read()
+    }
+
+    private func close(_ context: ChannelHandlerContext, reason: String) {
+        guard !closing else { return }
+        closing = true
+        logger.debug("closing connection", metadata: ["connection.reason": "\(reason)"])
+        context.flush()
+        context.close(promise: nil)
+    }
+}
+
+/// Sent to every connection when shutdown begins.
+struct DrainEvent: Sendable {}
+
+extension NIODeadline {
+    /// Unix seconds from the wall clock (NIODeadline itself is monotonic).
+    static var wallClockSeconds: Int { Int(Date().timeIntervalSince1970) }
+}

@@ -1,0 +1,127 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PortalLinksWire
+import ServiceLifecycle
+import Synchronization
+
+/// `portal-links serve`: accepts connections and answers protocol v1 until graceful shutdown, then stops
+/// accepting, reports NOT_SERVING, lets calls in flight finish (up to the drain timeout) and closes.
+public final class PortalLinksServer: Service, Sendable {
+    private let configuration: ServerConfiguration
+    private let state: ServingState
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let sslContext: NIOSSLContext?
+    private let issuer: IssueWorker
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let address = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
+
+    public init(configuration: ServerConfiguration, state: ServingState, logger: Logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.configuration = configuration
+        self.state = state
+        self.logger = logger
+        self.group = group
+        sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
+    }
+
+    /// The address the server listens on, once bound (port 0 resolves to the port the system chose).
+    public func listeningAddress() async throws -> SocketAddress {
+        try await withCheckedThrowingContinuation { continuation in
+            address.withLockedValue { address in
+                if let bound = address.0 { continuation.resume(returning: bound) } else { address.1.append(continuation) }
+            }
+        }
+    }
+
+    public var openConnections: Int { connections.withLockedValue { $0.count } }
+
+    public func run() async throws {
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await bootstrap().bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            address.withLockedValue { address in
+                for waiter in address.1 { waiter.resume(throwing: error) }
+                address.1 = []
+            }
+            throw error
+        }
+        let bound = serverChannel.localAddress!
+        address.withLockedValue { address in
+            address.0 = bound
+            for waiter in address.1 { waiter.resume(returning: bound) }
+            address.1 = []
+        }
+        logger.info("listening", metadata: ["server.address": "\(bound)", "server.tls": "\(sslContext != nil)"])
+
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.issuer.run() }
+            // Runs until a graceful shutdown (or cancellation) is requested.
+            try? await gracefulShutdown()
+            await drain(serverChannel)
+            issuer.finish()
+        }
+        logger.info("stopped")
+    }
+
+    private func drain(_ serverChannel: any Channel) async {
+        logger.info("draining", metadata: ["server.connections": "\(openConnections)"])
+        state.beginDraining()
+        try? await serverChannel.close()
+        let open = connections.withLockedValue { Array($0.values) }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.drainTimeout.nanoseconds)
+        while openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = connections.withLockedValue { Array($0.values) }
+        if !remaining.isEmpty {
+            logger.warning("drain timeout: closing connections with calls in flight", metadata: ["server.connections": "\(remaining.count)"])
+            for channel in remaining { channel.close(promise: nil) }
+        }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                self.initialise(channel)
+            }
+    }
+
+    private func initialise(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let id = ObjectIdentifier(channel)
+        let admitted = connections.withLockedValue { connections -> Bool in
+            guard connections.count < configuration.maximumConnections, !state.isDraining else { return false }
+            connections[id] = channel
+            return true
+        }
+        guard admitted else {
+            logger.warning("refusing a connection", metadata: ["server.connections": "\(openConnections)"])
+            return channel.close()
+        }
+        channel.closeFuture.whenComplete { [connections] _ in
+            connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+        }
+        return channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            if let sslContext {
+                try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+            }
+            try pipeline.addHandler(IdleStateHandler(allTimeout: configuration.idleTimeout))
+            let tracker = PartialFrameTracker(timeout: configuration.partialFrameTimeout)
+            try pipeline.addHandler(ByteToMessageHandler(
+                FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload, partialFrame: tracker)))
+            try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
+            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, configuration: configuration, logger: logger))
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import NIOCore
+import NIOSSL
+import PortalLinksWire
+
+/// How `portal-links serve` listens and what it tolerates. Every limit has a default fit for production.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7420
+    public var maximumConnections = 10_000
+    /// A connection with no traffic for this long is closed.
+    public var idleTimeout: TimeAmount = .minutes(5)
+    /// A frame that has started to arrive must be complete within this time.
+    public var partialFrameTimeout: TimeAmount = .seconds(10)
+    /// Calls of one connection being worked on at once; beyond it the server stops reading that connection.
+    public var maximumInFlight = 1_024
+    /// Largest payload accepted; a longer one closes the connection.
+    public var maximumPayload = FrameDecoder.defaultMaximumPayload
+    /// On shutdown, how long calls in flight get to finish.
+    public var drainTimeout: TimeAmount = .seconds(10)
+    /// Failed Hellos after which the connection is closed.
+    public var maximumFailedHellos = 3
+    /// Portal address for Links.Issue's url, when the request gives none.
+    public var baseURL: String?
+    /// TLS, mutual when it verifies client certificates.
+    public var tls: TLSConfiguration?
+
+    public init() {}
+}

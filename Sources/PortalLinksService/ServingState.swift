@@ -1,0 +1,96 @@
+import Logging
+import NIOConcurrencyHelpers
+import PortalLinks
+import PortalLinksCore
+import Synchronization
+
+/// The snapshot in force, shared by every connection. Connections read a generation counter on each request
+/// (one atomic load) and take the snapshot itself only when it changed, so the verify path stays free of locks.
+public final class ServingState: Sendable {
+    private let current: Mutex<ServingSnapshot>
+    private let published: Synchronization.Atomic<UInt64>
+    private let draining = Synchronization.Atomic<Bool>(false)
+    let installation: Installation
+    let logger: Logger
+    private let reloads: ReloadCoordinator
+
+    /// Loads the first snapshot from `installation`.
+    public init(installation: Installation, logger: Logger, minimumReloadInterval: Duration = .milliseconds(250)) async throws {
+        let snapshot = try await Self.load(from: installation)
+        current = Mutex(snapshot)
+        published = Synchronization.Atomic(snapshot.generation)
+        self.installation = installation
+        self.logger = logger
+        reloads = ReloadCoordinator(minimumInterval: minimumReloadInterval)
+    }
+
+    public var snapshot: ServingSnapshot { current.withLock { $0 } }
+
+    /// The generation of the snapshot in force; cheap enough to read on every request.
+    var generation: UInt64 { published.load(ordering: .acquiring) }
+
+    /// Set once shutdown begins: Health then answers NOT_SERVING and new calls are refused.
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    static func load(from installation: Installation) async throws -> ServingSnapshot {
+        let verifier = try await installation.loadVerifier()
+        let callers = try await installation.callers()
+        return ServingSnapshot(verifier: verifier, callers: callers, generation: verifier.generation)
+    }
+
+    /// Reloads when the store's generation differs from the one in force. Returns whether it reloaded.
+    @discardableResult
+    public func reloadIfChanged() async throws -> Bool {
+        let stored = try await installation.store.generation()
+        guard stored != generation else { return false }
+        try await reload()
+        return true
+    }
+
+    /// Reloads now, unless another reload ran within the minimum interval; for a token naming a key this
+    /// server has not seen yet. Coalesces concurrent requests into one load.
+    func reloadForUnknownKey() async {
+        await reloads.run { [self] in
+            do { try await reload() } catch {
+                logger.warning("reloading the key ring failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func reload() async throws {
+        let snapshot = try await Self.load(from: installation)
+        let previous = current.withLock { current in
+            let previous = current.generation
+            if snapshot.generation >= previous { current = snapshot }
+            return previous
+        }
+        if snapshot.generation > previous {
+            published.store(snapshot.generation, ordering: .releasing)
+            logger.info("key ring reloaded", metadata: ["ring.generation": "\(snapshot.generation)"])
+        }
+    }
+}
+
+/// Runs at most one reload at a time and not more often than `minimumInterval`.
+actor ReloadCoordinator {
+    private let minimumInterval: Duration
+    private var running: Task<Void, Never>?
+    private var lastStart: ContinuousClock.Instant?
+
+    init(minimumInterval: Duration) { self.minimumInterval = minimumInterval }
+
+    func run(_ reload: @escaping @Sendable () async -> Void) async {
+        if let running {
+            await running.value
+            return
+        }
+        if let lastStart, ContinuousClock.now - lastStart < minimumInterval { return }
+        lastStart = .now
+        let task = Task { await reload() }
+        running = task
+        await task.value
+        running = nil
+    }
+}

@@ -1,0 +1,96 @@
+import NIOCore
+
+/// Splits a byte stream into frames. The header is checked as soon as its 16 bytes are in: a wrong version
+/// byte, non-zero flags or a payload over the limit is a `FrameError` (the connection is then closed) before
+/// any of the payload is buffered.
+public struct FrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = Frame
+
+    /// Which version byte is expected: requests on a server, responses on a client.
+    public enum Side: Sendable { case server, client }
+
+    public static let defaultMaximumPayload = 64 * 1024
+
+    let expectedVersion: UInt8
+    let maximumPayload: Int
+    /// When the frame now being received started to arrive, for the partial-frame timeout; nil between frames.
+    let partialFrame: PartialFrameTracker?
+
+    public init(side: Side, maximumPayload: Int = defaultMaximumPayload, partialFrame: PartialFrameTracker? = nil) {
+        expectedVersion = side == .server ? FrameHeader.requestVersion : FrameHeader.responseVersion
+        self.maximumPayload = maximumPayload
+        self.partialFrame = partialFrame
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let header = FrameHeader.peek(in: buffer) else {
+            partialFrame?.noteIncomplete(bufferedBytes: buffer.readableBytes, context: context)
+            return .needMoreData
+        }
+        guard header.version == expectedVersion else { throw FrameError.unsupportedVersion(header.version) }
+        guard header.flags == 0 else { throw FrameError.unsupportedFlags(header.flags) }
+        guard header.payloadLength <= maximumPayload else {
+            throw FrameError.payloadTooLarge(length: Int(header.payloadLength), limit: maximumPayload)
+        }
+        let total = FrameHeader.byteCount + Int(header.payloadLength)
+        guard buffer.readableBytes >= total else {
+            partialFrame?.noteIncomplete(bufferedBytes: buffer.readableBytes, context: context)
+            return .needMoreData
+        }
+        buffer.moveReaderIndex(forwardBy: FrameHeader.byteCount)
+        let payload = buffer.readSlice(length: Int(header.payloadLength))!
+        partialFrame?.frameCompleted()
+        context.fireChannelRead(wrapInboundOut(Frame(header: header, payload: payload)))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        // Bytes of an unfinished frame at the end of the stream are dropped with the connection.
+        return .needMoreData
+    }
+}
+
+/// Watches for a frame that starts to arrive and is not finished within `timeout` (a client that stopped
+/// halfway, or one that drips bytes to hold a connection), and then sends `PartialFrameTimeout` down the
+/// pipeline. Lives on the connection's event loop.
+public final class PartialFrameTracker {
+    let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    public init(timeout: TimeAmount) { self.timeout = timeout }
+
+    /// Whether a frame is partly received now.
+    public var isWaiting: Bool { timer != nil }
+
+    func noteIncomplete(bufferedBytes: Int, context: ChannelHandlerContext) {
+        guard bufferedBytes > 0, timer == nil else { return }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            bound.value.fireUserInboundEventTriggered(PartialFrameTimeout())
+        }
+    }
+
+    func frameCompleted() {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+/// A frame stayed unfinished longer than the partial-frame timeout.
+public struct PartialFrameTimeout: Sendable {}
+
+/// Why a connection's byte stream was refused. The connection is closed.
+public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unsupportedVersion(UInt8)
+    case unsupportedFlags(UInt8)
+    case payloadTooLarge(length: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .unsupportedVersion(let version): "unsupported protocol version byte 0x\(String(version, radix: 16))"
+        case .unsupportedFlags(let flags): "unsupported frame flags 0x\(String(flags, radix: 16))"
+        case .payloadTooLarge(let length, let limit): "frame payload of \(length) bytes is over the limit of \(limit)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import NIOCore
+
+/// The 16-byte header before every payload (docs/protocol.md). Requests carry a method id and a deadline;
+/// responses carry a status code in the same place and a zero deadline.
+public struct FrameHeader: Hashable, Sendable {
+    public static let byteCount = 16
+    public static let requestVersion: UInt8 = 0x01
+    public static let responseVersion: UInt8 = 0x81
+
+    /// 0x01 for a request, 0x81 for a response.
+    public var version: UInt8
+    /// Must be 0; bit 0 is reserved for compression.
+    public var flags: UInt8
+    /// The method id of a request, or the status code of a response.
+    public var code: UInt16
+    public var callID: UInt32
+    /// Milliseconds from receipt, 0 for none; always 0 in a response.
+    public var deadlineMilliseconds: UInt32
+    public var payloadLength: UInt32
+
+    public init(version: UInt8, flags: UInt8 = 0, code: UInt16, callID: UInt32, deadlineMilliseconds: UInt32 = 0,
+                payloadLength: UInt32) {
+        self.version = version
+        self.flags = flags
+        self.code = code
+        self.callID = callID
+        self.deadlineMilliseconds = deadlineMilliseconds
+        self.payloadLength = payloadLength
+    }
+
+    public var isResponse: Bool { version == Self.responseVersion }
+
+    /// Reads a header without consuming it; nil when fewer than 16 bytes are readable.
+    static func peek(in buffer: ByteBuffer) -> FrameHeader? {
+        guard let (version, flags, code, callID, deadline, length) = buffer.getMultipleIntegers(
+            at: buffer.readerIndex, as: (UInt8, UInt8, UInt16, UInt32, UInt32, UInt32).self)
+        else { return nil }
+        return FrameHeader(version: version, flags: flags, code: code, callID: callID, deadlineMilliseconds: deadline,
+                           payloadLength: length)
+    }
+
+    func write(to buffer: inout ByteBuffer) {
+        buffer.writeMultipleIntegers(version, flags, code, callID, deadlineMilliseconds, payloadLength)
+    }
+}
+
+/// A header and its payload.
+public struct Frame: Sendable {
+    public var header: FrameHeader
+    public var payload: ByteBuffer
+
+    public init(header: FrameHeader, payload: ByteBuffer) {
+        self.header = header
+        self.payload = payload
+    }
+
+    /// A request frame for `method` carrying `payload`.
+    public static func request(_ method: MethodID, callID: UInt32, deadlineMilliseconds: UInt32 = 0, payload: ByteBuffer) -> Frame {
+        Frame(header: FrameHeader(version: FrameHeader.requestVersion, code: method.rawValue, callID: callID,
+                                  deadlineMilliseconds: deadlineMilliseconds, payloadLength: UInt32(payload.readableBytes)),
+              payload: payload)
+    }
+
+    /// A response frame with `status` carrying `payload`.
+    public static func response(_ status: StatusCode, callID: UInt32, payload: ByteBuffer) -> Frame {
+        Frame(header: FrameHeader(version: FrameHeader.responseVersion, code: status.rawValue, callID: callID,
+                                  payloadLength: UInt32(payload.readableBytes)),
+              payload: payload)
+    }
+}

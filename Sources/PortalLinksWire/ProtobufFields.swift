@@ -1,0 +1,97 @@
+import NIOCore
+
+/// Just enough of the protobuf wire format to read and write the Verify messages straight from and into
+/// frame buffers, so that the verify path allocates nothing. Everything else goes through SwiftProtobuf.
+enum ProtobufFields {
+    static let varint: UInt8 = 0
+    static let fixed64: UInt8 = 1
+    static let lengthDelimited: UInt8 = 2
+    static let fixed32: UInt8 = 5
+
+    static func readVarint(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count, shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// Finds the last occurrence of length-delimited field `number` (protobuf's "last one wins"), skipping
+    /// every other well-formed field. Nil when the message is malformed.
+    static func lastLengthDelimited(field number: UInt64, in bytes: UnsafeRawBufferPointer) -> Range<Int>?? {
+        var offset = 0
+        var found: Range<Int>?
+        while offset < bytes.count {
+            guard let key = readVarint(bytes, at: &offset) else { return nil }
+            let wireType = UInt8(key & 7)
+            switch wireType {
+            case varint:
+                guard readVarint(bytes, at: &offset) != nil else { return nil }
+            case fixed64:
+                guard offset + 8 <= bytes.count else { return nil }
+                offset += 8
+            case lengthDelimited:
+                guard let length = readVarint(bytes, at: &offset), length <= UInt64(bytes.count - offset) else { return nil }
+                let end = offset + Int(length)
+                if key >> 3 == number { found = offset..<end }
+                offset = end
+            case fixed32:
+                guard offset + 4 <= bytes.count else { return nil }
+                offset += 4
+            default:
+                return nil
+            }
+        }
+        return .some(found)
+    }
+
+    static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
+        var value = value
+        while value >= 0x80 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        buffer.writeInteger(UInt8(value))
+    }
+
+    static func writeKey(field: UInt64, wireType: UInt8, to buffer: inout ByteBuffer) {
+        writeVarint(field << 3 | UInt64(wireType), to: &buffer)
+    }
+
+    /// Proto3: zero is the default and is not written.
+    static func writeVarintField(_ field: UInt64, _ value: UInt64, to buffer: inout ByteBuffer) {
+        guard value != 0 else { return }
+        writeKey(field: field, wireType: varint, to: &buffer)
+        writeVarint(value, to: &buffer)
+    }
+
+    static func writeStringField(_ field: UInt64, _ value: String, to buffer: inout ByteBuffer) {
+        let count = value.utf8.count
+        guard count > 0 else { return }
+        writeKey(field: field, wireType: lengthDelimited, to: &buffer)
+        writeVarint(UInt64(count), to: &buffer)
+        buffer.writeString(value)
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// A string field of `digits` lowercase hex digits of `value`, written without building a String.
+    static func writeHexField(_ field: UInt64, _ value: UInt64, digits: Int, to buffer: inout ByteBuffer) {
+        writeKey(field: field, wireType: lengthDelimited, to: &buffer)
+        writeVarint(UInt64(digits), to: &buffer)
+        writeHex(value, digits: digits, to: &buffer)
+    }
+
+    static func writeHex(_ value: UInt64, digits: Int, to buffer: inout ByteBuffer) {
+        hexDigits.withUTF8Buffer { table in
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                buffer.writeInteger(table[Int(value >> (UInt64(index) * 4) & 0xf)])
+            }
+        }
+    }
+}
