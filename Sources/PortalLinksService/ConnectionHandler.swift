@@ -172,6 +172,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let now = Int64(NIODeadline.wallClockSeconds)
                 let verification = VerifyCodec.withToken(in: frame.payload, { handler.snapshot.verifier.verify(utf8: $0, at: now) })!
                 handler.respondVerification(context, frame, verification)
+                context.flush()
                 handler.finishCall(context)
             }
         }

@@ -45,7 +45,7 @@ public struct FrameHeader: Hashable, Sendable {
 }
 
 /// A header and its payload.
-public struct Frame: Sendable {
+public struct Frame: Sendable, Equatable {
     public var header: FrameHeader
     public var payload: ByteBuffer
 

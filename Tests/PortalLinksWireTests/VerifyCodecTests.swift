@@ -1,0 +1,76 @@
+import NIOCore
+@testable import PortalLinksCore
+import PortalLinksMessages
+import SwiftProtobuf
+import Testing
+@testable import PortalLinksWire
+
+/// The hand-written codec must agree byte for byte with SwiftProtobuf.
+@Suite struct VerifyCodecTests {
+    static let claims: [LinkClaims] = [
+        try! LinkClaims(keyID: KeyID(rawValue: 0x0a0b_0c0d), issuedAt: 1_800_000_000, expiresAt: 1_807_776_000, nonce: 1,
+                        clientID: ClientID(parsing: "0f8fad5b-d9cb-469f-a165-70867728950e")),
+        try! LinkClaims(keyID: KeyID(rawValue: 1), issuedAt: 1, expiresAt: 2, nonce: 2, clientID: .text("acme"), displayName: "Acme Corp"),
+        try! LinkClaims(keyID: KeyID(rawValue: 0xffff_ffff), issuedAt: 1_800_000_000, expiresAt: Int64(UInt32.max), nonce: 3,
+                        clientID: .text(String(repeating: "c", count: 64)), displayName: "Société Générale"),
+    ]
+
+    static var verifications: [LinkVerification] {
+        var all: [LinkVerification] = [LinkVerification(reason: .malformed, claims: nil, linkID: nil)]
+        for claims in Self.claims {
+            all.append(LinkVerification(reason: nil, claims: claims, linkID: LinkID(rawValue: 0x0123_4567_89ab_cdef)))
+            all.append(LinkVerification(reason: .expired, claims: claims, linkID: LinkID(rawValue: 7)))
+        }
+        return all
+    }
+
+    @Test func responsesMatchSwiftProtobuf() throws {
+        for verification in Self.verifications {
+            var buffer = ByteBuffer()
+            VerifyCodec.writeResponse(verification, to: &buffer)
+            let decoded = try PortalLinks_V1_VerifyResponse(serializedBytes: Array(buffer.readableBytesView))
+            var expected = PortalLinks_V1_VerifyResponse()
+            expected.valid = verification.isValid
+            if let claims = verification.claims {
+                expected.clientID = claims.clientID.description
+                expected.displayName = claims.displayName ?? ""
+                expected.expiresAt = claims.expiresAt
+                expected.issuedAt = claims.issuedAt
+                expected.keyID = claims.keyID.description
+            }
+            expected.reason = PortalLinks_V1_Reason(rawValue: verification.reason?.wireValue ?? 0)!
+            expected.linkID = verification.linkID?.description ?? ""
+            #expect(decoded == expected)
+            let reference: [UInt8] = try expected.serializedBytes()
+            #expect(Array(buffer.readableBytesView) == reference, "same bytes as SwiftProtobuf writes")
+        }
+    }
+
+    @Test func reasonNumbersMatchTheProto() {
+        for reason in VerifyReason.allCases {
+            let proto = PortalLinks_V1_Reason(rawValue: reason.wireValue)
+            #expect(proto != nil && proto != .unspecified)
+            #expect(VerifyReason(wireValue: reason.wireValue) == reason)
+        }
+        #expect(Set(VerifyReason.allCases.map(\.wireValue)).count == VerifyReason.allCases.count)
+    }
+
+    @Test func requestsAreReadLikeSwiftProtobuf() throws {
+        var request = PortalLinks_V1_VerifyRequest()
+        request.token = "AQoLDA1rSdIAa8B5AAEPj61b2ctGn6FlcIZ3KJUOBv5d5ptb1zHQCxfsVfAKRQ"
+        var bytes: [UInt8] = try request.serializedBytes()
+        #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { String(decoding: $0, as: UTF8.self) } == request.token)
+        // Unknown fields of every wire type are skipped; a repeated field's last value wins.
+        bytes = [0x10, 0x96, 0x01, 0x19] + Array(repeating: 0, count: 8) + [0x25, 1, 2, 3, 4, 0x0a, 0x01, 0x41] + bytes
+            + [0x32, 0x02, 0x61, 0x62]
+        let parsed = try PortalLinks_V1_VerifyRequest(serializedBytes: bytes)
+        #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { String(decoding: $0, as: UTF8.self) } == parsed.token)
+        #expect(VerifyCodec.withToken(in: ByteBuffer()) { $0.count } == 0)
+    }
+
+    @Test(arguments: [[0x0a], [0x0a, 0x05, 0x41], [0x0b], [0x80], [0x19, 0, 0], [0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]] as [[UInt8]])
+    func malformedRequestsAreRefused(_ bytes: [UInt8]) {
+        #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { $0.count } == nil)
+        #expect((try? PortalLinks_V1_VerifyRequest(serializedBytes: bytes)) == nil)
+    }
+}
