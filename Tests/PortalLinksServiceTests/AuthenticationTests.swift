@@ -5,7 +5,7 @@ import PortalLinksWire
 import Testing
 @testable import PortalLinks
 
-@Suite struct AuthenticationTests {
+@Suite(.timeLimit(.minutes(1))) struct AuthenticationTests {
     @Test func healthNeedsNoAuthentication() async throws {
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksWire
@@ -23,7 +24,8 @@ final class LiveServer: Sendable {
     let verifierKey: String
     let issuerKey: String
 
-    static func start(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
+    static func start(reloadInterval: Duration = .milliseconds(100),
+                      configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-serve-\(UUID().uuidString)").path
         let installation = try await Installation.open(home: home, environment: [:], actor: "test")
         let verifierKey = try await installation.addCaller(named: "frontend", scopes: [.verify])
@@ -33,11 +35,11 @@ final class LiveServer: Sendable {
         configuration.baseURL = "https://portal.example.com/join"
         configure(&configuration)
         return try await LiveServer(home: home, installation: installation, configuration: configuration,
-                                    verifierKey: verifierKey, issuerKey: issuerKey)
+                                    reloadInterval: reloadInterval, verifierKey: verifierKey, issuerKey: issuerKey)
     }
 
-    private init(home: String, installation: Installation, configuration: ServerConfiguration, verifierKey: String,
-                 issuerKey: String) async throws {
+    private init(home: String, installation: Installation, configuration: ServerConfiguration, reloadInterval: Duration,
+                 verifierKey: String, issuerKey: String) async throws {
         self.home = home
         self.installation = installation
         var logger = Logger(label: "test")
@@ -45,7 +47,7 @@ final class LiveServer: Sendable {
         state = try await ServingState(installation: installation, logger: logger)
         server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
         group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: SnapshotReloader(state: state, interval: .milliseconds(100)))],
+            services: [.init(service: server), .init(service: SnapshotReloader(state: state, interval: reloadInterval))],
             logger: logger))
         let group = self.group
         running = Task { try await group.run() }
@@ -54,8 +56,10 @@ final class LiveServer: Sendable {
         self.issuerKey = issuerKey
     }
 
-    func client(apiKey: String? = nil) throws -> PortalLinksClient {
-        try PortalLinksClient(configuration: .init(host: "127.0.0.1", port: port, apiKey: apiKey))
+    func client(apiKey: String? = nil, tls: TLSConfiguration? = nil) throws -> PortalLinksClient {
+        var configuration = PortalLinksClient.Configuration(host: "127.0.0.1", port: port, apiKey: apiKey, tls: tls)
+        configuration.serverHostname = "localhost"
+        return try PortalLinksClient(configuration: configuration)
     }
 
     func stop() async {

@@ -7,7 +7,7 @@ import Testing
 @testable import PortalLinks
 @testable import PortalLinksCore
 
-@Suite struct VerifyOverTheWireTests {
+@Suite(.timeLimit(.minutes(1))) struct VerifyOverTheWireTests {
     @Test func validAndEveryInvalidReason() async throws {
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }
@@ -60,7 +60,7 @@ import Testing
 
     @Test func aKeyTheServerHasNotSeenTriggersAReload() async throws {
         // A reloader too slow to matter: only the reload on an unknown key can make this link verify.
-        let server = try await LiveServer.start()
+        let server = try await LiveServer.start(reloadInterval: .seconds(3_600))
         defer { Task { await server.stop() } }
         let client = try server.client(apiKey: server.verifierKey)
         _ = try await client.hello()

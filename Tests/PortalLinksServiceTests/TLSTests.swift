@@ -1,0 +1,87 @@
+import Foundation
+import NIOSSL
+import PortalLinksClient
+import Testing
+
+/// TLS and mutual TLS with certificates made for the test by the openssl command.
+@Suite(.timeLimit(.minutes(1))) struct TLSTests {
+    struct Certificates {
+        let directory: String
+        var ca: String { directory + "/ca.pem" }
+        var serverCertificate: String { directory + "/server.pem" }
+        var serverKey: String { directory + "/server.key" }
+        var clientCertificate: String { directory + "/client.pem" }
+        var clientKey: String { directory + "/client.key" }
+    }
+
+    static func makeCertificates() throws -> Certificates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let script = """
+            set -e
+            cd '\(directory)'
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem 2>/dev/null
+            for name in server client; do
+              openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout $name.key -out $name.csr 2>/dev/null
+              printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > $name.ext
+              openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $name.ext -out $name.pem 2>/dev/null
+            done
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return Certificates(directory: directory)
+    }
+
+    static func serverTLS(_ certificates: Certificates, mutual: Bool) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKey, format: .pem)))
+        if mutual {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .file(certificates.ca)
+        }
+        return configuration
+    }
+
+    static func clientTLS(_ certificates: Certificates, withCertificate: Bool) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(certificates.ca)
+        if withCertificate {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificates.clientCertificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificates.clientKey, format: .pem))
+        }
+        return configuration
+    }
+
+    @Test func tls() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
+        let tls = try Self.serverTLS(certificates, mutual: false)
+        let server = try await LiveServer.start { $0.tls = tls }
+        defer { Task { await server.stop() } }
+        let client = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: false))
+        #expect(try await client.health() == .serving)
+        #expect(try await client.hello().caller == "frontend")
+        await client.close()
+        // A client speaking plain TCP to a TLS port gets nowhere.
+        let plain = try server.client()
+        await #expect(throws: PortalLinksClientError.self) { _ = try await plain.health() }
+    }
+
+    @Test func mutualTLSNeedsAClientCertificate() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
+        let tls = try Self.serverTLS(certificates, mutual: true)
+        let server = try await LiveServer.start { $0.tls = tls }
+        defer { Task { await server.stop() } }
+        let withCertificate = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: true))
+        #expect(try await withCertificate.health() == .serving)
+        await withCertificate.close()
+        let without = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: false))
+        await #expect(throws: PortalLinksClientError.self) { _ = try await without.health() }
+    }
+}
