@@ -1,197 +1,145 @@
 import ArgumentParser
 import Foundation
-import PortalLinksCore
+import PortalLinks
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure signing and verification on one core.",
+        abstract: "Measure verification: in this process (--in-process), or against a running server (--connect).",
         discussion: """
             --in-process times the token core directly, with no store and no network: verify with one key (from \
             UTF-8 bytes, as the service reads a request, and from a Swift string), with 10,000 keys and with \
             1,000,000 revoked links, issue, the memory each revoked link costs, and the bare HMAC-SHA256 check \
-            that every verify contains. Build \
-            with -c release (make bench) for meaningful figures. Every verification is checked, so a bench that \
-            reports figures also verified every token it timed.
+            that every verify contains. Build with -c release (make bench) for meaningful figures. Every \
+            verification is checked, so a bench that reports figures also verified every token it timed.
+            --connect hammers a server's Links.Verify. It prepares its tokens before timing starts with the \
+            installation's keys (so run it where the server's home is): valid links for the client \
+            portal-links-bench (issued, one hour), expired ones, forged ones (a flipped tag bit) and malformed \
+            ones. Closed loop keeps -P calls in flight per connection; --rps sends on a fixed schedule (open \
+            loop) and measures latency from each call's intended send time.
             """)
+
+    @OptionGroup var global: GlobalOptions
 
     @Flag(name: .customLong("in-process"), help: "Benchmark the token core in this process.")
     var inProcess = false
 
-    @Option(help: "Operations per timed round (seven rounds of each measurement, after a warm-up round).")
+    @Option(help: "With --in-process: operations per timed round (seven rounds of each measurement, after a warm-up round).")
     var iterations = 1_000_000
 
-    @Flag(help: "Print JSON.")
+    @Option(help: ArgumentHelp("The server to load.", valueName: "HOST:PORT"))
+    var connect: String?
+
+    @Option(name: .customLong("api-key"), help: ArgumentHelp("A caller's API key with the verify scope.", valueName: "KEY"))
+    var apiKey: String?
+
+    @Option(name: .short, help: "Connections.")
+    var c = 50
+
+    @Option(name: .customShort("P"), help: "Pipeline depth: calls in flight per connection.")
+    var depth = 1
+
+    @Option(name: .short, help: "Measured requests in total.")
+    var n: Int?
+
+    @Option(name: .short, help: ArgumentHelp("Measured duration, such as 10s.", valueName: "DURATION"))
+    var z: String?
+
+    @Option(help: ArgumentHelp("Open loop: requests per second in total.", valueName: "RATE"))
+    var rps: Double?
+
+    @Option(help: ArgumentHelp("Shares of valid, expired, forged and malformed tokens, in percent.", valueName: "MIX"))
+    var mix = "valid=100"
+
+    @Option(help: ArgumentHelp("Unmeasured load before measuring.", valueName: "DURATION"))
+    var warmup = "1s"
+
+    @Option(help: "text, json or csv.")
+    var format: OutputFormat = .text
+
+    @Option(help: ArgumentHelp("Also write an HTML report with a latency-percentile plot.", valueName: "FILE"))
+    var html: String?
+
+    @Flag(help: "With --in-process: print JSON.")
     var json = false
 
+    enum OutputFormat: String, ExpressibleByArgument { case text, json, csv }
+
     func validate() throws {
-        guard inProcess else { throw ValidationError("only --in-process is available: the verify service is not built yet") }
-        guard (1_000...100_000_000).contains(iterations) else { throw ValidationError("--iterations takes 1000 to 100000000") }
-    }
-
-    func run() throws {
-        let report = CoreBenchmark(iterations: iterations).run()
-        if json {
-            print(JSONText.object(report.map { ($0.key, $0.value) }))
-        } else {
-            for (key, value) in report { print("\(key.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value)") }
+        guard inProcess != (connect != nil) else { throw ValidationError("give either --in-process or --connect HOST:PORT") }
+        if inProcess {
+            guard (1_000...100_000_000).contains(iterations) else { throw ValidationError("--iterations takes 1000 to 100000000") }
+            return
         }
+        _ = try ServeCommand.parseListen(connect!)
+        guard apiKey != nil else { throw ValidationError("--connect needs --api-key KEY (a caller with the verify scope)") }
+        guard (n == nil) != (z == nil) else { throw ValidationError("give either -n REQUESTS or -z DURATION") }
+        if let n, n < 1 { throw ValidationError("-n must be positive") }
+        if let z { _ = try Arguments.duration(z, option: "-z") }
+        _ = try Self.warmupSeconds(warmup)
+        guard (1...10_000).contains(c), (1...4_096).contains(depth) else { throw ValidationError("-c takes 1 to 10000, -P 1 to 4096") }
+        if let rps, rps <= 0 { throw ValidationError("--rps must be positive") }
+        _ = try Self.parseMix(mix)
     }
-}
 
-/// The in-process measurements. The rounds of all measurements are interleaved (one round of each in turn,
-/// after a warm-up round of each), so that interference from other work on the machine spreads over every
-/// figure instead of skewing one; each figure is the median of its rounds.
-struct CoreBenchmark {
-    let iterations: Int
-    static let rounds = 7
-    static let now: Int64 = 1_800_000_000
-    static let tokenCount = 1_024
+    static let kinds = ["valid", "expired", "forged", "malformed"]
 
-    func run() -> [(key: String, value: Any)] {
-        let single = Self.ring(keyCount: 1)
-        let singleTokens = Self.tokens(signedWith: single.signing)
-        let large = Self.ring(keyCount: 10_000)
-        let largeTokens = Self.tokens(signedWith: large.signing)
+    /// A duration, or 0 for no warm-up.
+    static func warmupSeconds(_ text: String) throws -> Int64 {
+        if text == "0" || text == "0s" { return 0 }
+        return try Arguments.duration(text, option: "--warmup")
+    }
 
-        let before = Self.residentBytes()
-        var revoked = RevokedLinks()
-        var generator = SystemRandomNumberGenerator()
-        while revoked.count < 1_000_000 { revoked.insert(LinkID(rawValue: generator.next())) }
-        let bytesPerRevoked = Double(Self.residentBytes() - before) / Double(revoked.count)
-
-        let plain = LinkVerifier(keys: single.keys)
-        let withRevocations = LinkVerifier(keys: single.keys, revocations: Revocations(links: revoked))
-        let withManyKeys = LinkVerifier(keys: large.keys)
-        let measurements: [(String, () -> Double)] = [
-            ("verify_ns", { timeVerify(plain, tokens: singleTokens) }),
-            ("verify_string_ns", { timeVerifyStrings(plain, tokens: singleTokens) }),
-            ("issue_ns", { timeIssue(key: single.signing[0]) }),
-            ("verify_ns_10k_keys", { timeVerify(withManyKeys, tokens: largeTokens) }),
-            ("verify_ns_1m_revoked", { timeVerify(withRevocations, tokens: singleTokens) }),
-            ("hmac_ns", { timeHMAC(key: single.signing[0].1, token: singleTokens[0]) }),
-        ]
-        var samples = Array(repeating: [Double](), count: measurements.count)
-        for round in 0...Self.rounds {
-            for (index, (_, measure)) in measurements.enumerated() {
-                let sample = measure()
-                if round > 0 { samples[index].append(sample) }
+    static func parseMix(_ text: String) throws -> [(String, Int)] {
+        let parts = try text.split(separator: ",").map { part -> (String, Int) in
+            let pieces = part.split(separator: "=")
+            guard pieces.count == 2, kinds.contains(String(pieces[0])), let share = Int(pieces[1]), share >= 0 else {
+                throw ValidationError("--mix takes kind=percent pairs of valid, expired, forged, malformed, such as valid=90,expired=5,forged=5")
             }
+            return (String(pieces[0]), share)
         }
-        var report: [(key: String, value: Any)] = zip(measurements, samples).map { measurement, samples in
-            (measurement.0, Self.rounded(samples.sorted()[samples.count / 2]))
-        }
-        report.append(("bytes_per_revoked_link", Self.rounded(bytesPerRevoked)))
-        report.append(("iterations", iterations))
-        report.append(("rounds", Self.rounds))
-        return report
+        guard parts.map(\.1).reduce(0, +) == 100 else { throw ValidationError("--mix shares must add up to 100") }
+        return parts.filter { $0.1 > 0 }
     }
 
-    static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
-
-    /// A verifier's keys, and up to 16 of them (with their IDs) to sign with.
-    static func ring(keyCount: Int) -> (keys: [KeyID: LinkVerifier.Key], signing: [(KeyID, HMACKey)]) {
-        var keys: [KeyID: LinkVerifier.Key] = [:]
-        var signing: [(KeyID, HMACKey)] = []
-        while keys.count < keyCount {
-            let id = KeyID.random()
-            guard keys[id] == nil else { continue }
-            let hmac = HMACKey(secret: SecureRandom.bytes(32), purpose: .link)
-            keys[id] = LinkVerifier.Key(state: keys.isEmpty ? .primary : .retiring, verifiesUntil: now + 86_400 * 365, hmac: hmac)
-            if signing.count < 16 { signing.append((id, hmac)) }
-        }
-        return (keys, signing)
-    }
-
-    /// Valid links for UUID clients with no display name: the common case, 64 characters each.
-    static func tokens(signedWith signing: [(KeyID, HMACKey)]) -> [String] {
-        (0..<tokenCount).map { index in
-            let (id, key) = signing[index % signing.count]
-            var generator = SystemRandomNumberGenerator()
-            let claims = try! LinkClaims(keyID: id, issuedAt: now - 3_600, expiresAt: now + 90 * 86_400,
-                                         clientID: .uuid(UUIDBytes(high: generator.next(), low: generator.next())))
-            return LinkToken.sign(claims, with: key).token
-        }
-    }
-
-    /// One round: verifies tokens held as UTF-8 bytes, the way the service reads them from a request frame.
-    func timeVerify(_ verifier: LinkVerifier, tokens: [String]) -> Double {
-        let width = tokens[0].utf8.count
-        let bytes = tokens.flatMap { Array($0.utf8) }
-        precondition(bytes.count == width * tokens.count)
-        return bytes.withUnsafeBufferPointer { bytes in
-            var valid = 0
-            let start = Self.nanoseconds()
-            for index in 0..<iterations {
-                let offset = (index & (Self.tokenCount - 1)) * width
-                if verifier.verify(utf8: UnsafeBufferPointer(rebasing: bytes[offset..<(offset + width)]), at: Self.now).isValid {
-                    valid += 1
-                }
+    func run() async throws {
+        if inProcess {
+            let report = CoreBenchmark(iterations: iterations).run()
+            if json {
+                print(JSONText.object(report.map { ($0.key, $0.value) }))
+            } else {
+                for (key, value) in report { print("\(key.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value)") }
             }
-            let elapsed = Self.nanoseconds() - start
-            precondition(valid == iterations, "the benchmark's tokens must all verify")
-            return Double(elapsed) / Double(iterations)
+            return
         }
-    }
-
-    /// One round: verifies tokens held as Swift strings, as the CLI and library callers do.
-    func timeVerifyStrings(_ verifier: LinkVerifier, tokens: [String]) -> Double {
-        var valid = 0
-        let start = Self.nanoseconds()
-        for index in 0..<iterations where verifier.verify(tokens[index & (Self.tokenCount - 1)], at: Self.now).isValid {
-            valid += 1
+        let (host, port) = try ServeCommand.parseListen(connect!)
+        let shares = try Self.parseMix(mix)
+        let installation = try await global.open()
+        let prepared = try await installation.loadTestTokens(count: 256)
+        let forged = prepared.valid.map { token -> String in
+            var bytes = Array(token.utf8)
+            bytes[bytes.count - 3] = bytes[bytes.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            return String(decoding: bytes, as: UTF8.self)
         }
-        let elapsed = Self.nanoseconds() - start
-        precondition(valid == iterations, "the benchmark's tokens must all verify")
-        return Double(elapsed) / Double(iterations)
-    }
-
-    /// One round: signs and encodes links (the store's part of issuing is not included).
-    func timeIssue(key: (KeyID, HMACKey)) -> Double {
-        let claims = (0..<Self.tokenCount).map { index in
-            try! LinkClaims(keyID: key.0, issuedAt: Self.now, expiresAt: Self.now + 90 * 86_400,
-                            clientID: .uuid(UUIDBytes(high: UInt64(index), low: 42)))
+        let tokens = ["valid": prepared.valid, "expired": prepared.expired, "forged": forged,
+                      "malformed": prepared.valid.map { String($0.dropLast(3)) }]
+        let warmupSeconds = try Self.warmupSeconds(warmup)
+        let plan = LoadPlan(
+            host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
+            duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
+            warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
+        let generator = LoadGenerator(plan: plan)
+        let result = try await generator.run { perSecond in
+            FileHandle.standardError.write(Data("portal-links: \(perSecond) requests/s\n".utf8))
         }
-        let count = max(iterations / 4, 1_000)
-        var length = 0
-        let start = Self.nanoseconds()
-        for index in 0..<count { length &+= LinkToken.sign(claims[index & (Self.tokenCount - 1)], with: key.1).token.utf8.count }
-        let elapsed = Self.nanoseconds() - start
-        precondition(length == count * 64)
-        return Double(elapsed) / Double(count)
-    }
-
-    /// One round of the HMAC-SHA256 check alone, on the message a verify authenticates: the floor under verify_ns.
-    func timeHMAC(key: HMACKey, token: String) -> Double {
-        let bytes = Base64URL.decode(token)!
-        let messageCount = bytes.count - LinkToken.tagCount
-        return bytes.withUnsafeBytes { bytes in
-            let message = UnsafeRawBufferPointer(rebasing: bytes[..<messageCount])
-            let tag = UnsafeRawBufferPointer(rebasing: bytes[messageCount...])
-            var valid = 0
-            let start = Self.nanoseconds()
-            for _ in 0..<iterations where key.isValidTag(tag, authenticating: message) { valid += 1 }
-            let elapsed = Self.nanoseconds() - start
-            precondition(valid == iterations)
-            return Double(elapsed) / Double(iterations)
+        let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","))
+        switch format {
+        case .text: print(report.text)
+        case .json: print(report.json)
+        case .csv: print(report.csv)
         }
-    }
-
-    static func nanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
-    /// Resident memory from /proc/self/statm, in bytes. Coarse (whole pages) but exact enough for megabytes.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        if let html {
+            try report.html.write(toFile: html, atomically: true, encoding: .utf8)
+        }
     }
 }

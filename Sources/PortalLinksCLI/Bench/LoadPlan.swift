@@ -1,0 +1,50 @@
+import NIOCore
+import PortalLinksMessages
+
+/// What `bench --connect` sends: the token mix, pre-encoded, and how hard to push.
+struct LoadPlan: Sendable {
+    var host: String
+    var port: Int
+    var apiKey: String
+    var connections: Int
+    /// Calls in flight per connection (closed loop), or at most in flight (open loop).
+    var depth: Int
+    /// Stop after this many measured calls, or after `duration`.
+    var requests: Int?
+    var duration: Duration?
+    /// Open loop: calls per second in total, sent on a fixed schedule whatever the answers do.
+    var rate: Double?
+    var warmup: Duration
+    /// VerifyRequest payloads, in mix order; cycled.
+    var payloads: [[UInt8]]
+
+    /// Builds payloads in proportion to `mix` from the prepared tokens, interleaved.
+    static func payloads(mix: [(String, Int)], tokens: [String: [String]]) -> [[UInt8]] {
+        var pool: [[UInt8]] = []
+        for (kind, share) in mix {
+            let source = tokens[kind]!
+            for index in 0..<(share * 10) {
+                var request = PortalLinks_V1_VerifyRequest()
+                request.token = source[index % source.count]
+                pool.append(try! request.serializedBytes())
+            }
+        }
+        // A fixed shuffle, so that kinds interleave and every run sends the same sequence.
+        var generator = SplitMix64(seed: 42)
+        pool.shuffle(using: &generator)
+        return pool
+    }
+}
+
+/// A small deterministic generator for the fixed shuffle.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
