@@ -10,7 +10,7 @@ PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
 PROTO_SWIFT_OUT := Sources/PortalLinksMessages
 PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
 
-.PHONY: deps build test demo bench clean protos check-protos
+.PHONY: deps build test demo serve bench clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -33,10 +33,19 @@ test: deps check-protos
 demo: build
 	@PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/demo.sh
 
-## bench: release build, then the in-process benchmark on one core.
+## serve: release build, then the verify service on 127.0.0.1:7420 over the embedded SQLite default
+## ($$PORTAL_LINKS_HOME or ~/.portal-links; a new home gets a caller API key and a sample link, printed once).
+serve: deps
+	swift build -c release --product portal-links
+	$(BIN_RELEASE) serve $(SERVE_ARGS)
+
+## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side.
 bench: deps
+	@for p in redis-server redis-tools; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-network.sh
 
 ## protos: regenerate the Swift messages from Protos/ (protoc from Debian, protoc-gen-swift built once from
 ## the swift-protobuf dependency) and record the checksum of the sources they came from.

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Side by side on this machine: Redis answering GET of a stored token (redis-benchmark), and portal-links
+# serve answering Links.Verify (portal-links bench), at 50 connections without pipelining and at depth 16.
+# Both servers run on free loopback ports in throw-away directories and are stopped at the end.
+set -euo pipefail
+pl="${PORTAL_LINKS_BIN:?set PORTAL_LINKS_BIN to a release build of portal-links}"
+requests="${BENCH_REQUESTS:-200000}"
+work=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cleanup() { [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null; [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+export PORTAL_LINKS_HOME="$work/home"
+key=$("$pl" callers add bench --scopes verify,issue)
+token=$("$pl" issue --client portal-links-bench --expires 1h --format token)
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --save '' --appendonly no --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
+redis_pid=$!
+serve_port=$(free_port)
+"$pl" serve --listen "127.0.0.1:$serve_port" --log-level warning 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$redis_port" set token "$token" >/dev/null
+for _ in $(seq 50); do grep -q "listening" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+
+redis_rps() {  # depth
+    redis-benchmark -p "$redis_port" -c 50 -n "$requests" -P "$1" --csv get token 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
+}
+redis_p99() {
+    redis-benchmark -p "$redis_port" -c 50 -n "$requests" -P "$1" --csv get token 2>/dev/null | tail -1 | cut -d, -f7 | tr -d '"'
+}
+verify_json() {  # depth
+    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P "$1" -n "$requests" --warmup 1s --format json 2>/dev/null
+}
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$1" "$2"; }
+
+printf '%-34s %14s %14s %10s\n' "50 connections" "requests/s" "p99 ms" "ratio"
+for depth in 1 16; do
+    r=$(redis_rps "$depth"); rp=$(redis_p99 "$depth")
+    v=$(verify_json "$depth")
+    vr=$(field "$v" "d['requests_per_second']"); vp=$(field "$v" "round(d['latency_us']['p99']/1000, 3)")
+    printf '%-34s %14.0f %14s %10s\n' "redis GET, depth $depth" "$r" "$rp" ""
+    printf '%-34s %14.0f %14s %10s\n' "portal-links Verify, depth $depth" "$vr" "$vp" "$(python3 -c "print(f'{$vr/$r:.2f}x')")"
+done
