@@ -13,8 +13,8 @@ import SwiftProtobuf
 /// unknown key go off the loop and count as in flight until answered.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
-    typealias OutboundIn = Frame
-    typealias OutboundOut = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let state: ServingState
     private let issuer: IssueWorker
@@ -126,17 +126,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func hello(_ context: ChannelHandlerContext, _ frame: Frame) {
         guard let request: PortalLinks_V1_HelloRequest = decode(context, frame) else { return }
         let keyHash = SHA256.hash(Array(request.apiKey.utf8))
-        guard let found = snapshot.caller(keyHash: keyHash) else {
-            failedHellos += 1
-            caller = nil
-            logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
-            respond(context, frame, .unauthenticated, message: "unknown or revoked API key")
-            if failedHellos >= configuration.maximumFailedHellos {
-                context.flush()
-                close(context, reason: "too many failed hellos")
-            }
+        if let found = snapshot.caller(keyHash: keyHash) {
+            accept(context, frame, keyHash: keyHash, caller: found)
             return
         }
+        // The caller may have been added a moment ago: reload once (rate-limited), then answer.
+        startCall()
+        let state = self.state
+        let loop = context.eventLoop
+        let box = NIOLoopBound((self, context), eventLoop: loop)
+        Task {
+            await state.reloadForUnknownKey()
+            loop.execute {
+                let (handler, context) = box.value
+                handler.refreshSnapshot()
+                if let found = handler.snapshot.caller(keyHash: keyHash) {
+                    handler.accept(context, frame, keyHash: keyHash, caller: found)
+                } else {
+                    handler.refuseHello(context, frame)
+                }
+                context.flush()
+                handler.finishCall(context)
+            }
+        }
+    }
+
+    private func accept(_ context: ChannelHandlerContext, _ frame: Frame, keyHash: [UInt8], caller found: ServingSnapshot.Caller) {
         caller = (keyHash, found)
         logger[metadataKey: "caller"] = "\(found.name)"
         var response = PortalLinks_V1_HelloResponse()
@@ -145,9 +160,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
         respond(context, frame, response)
     }
 
+    private func refuseHello(_ context: ChannelHandlerContext, _ frame: Frame) {
+        failedHellos += 1
+        caller = nil
+        logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
+        respond(context, frame, .unauthenticated, message: "unknown or revoked API key")
+        if failedHellos >= configuration.maximumFailedHellos {
+            close(context, reason: "too many failed hellos")
+        }
+    }
+
     private func verify(_ context: ChannelHandlerContext, _ frame: Frame) {
         let now = Int64(NIODeadline.wallClockSeconds)
-        guard let verification = VerifyCodec.withToken(in: frame.payload, { snapshot.verifier.verify(utf8: $0, at: now) }) else {
+        guard let verification = VerifyCodec.verify(frame.payload, with: snapshot.verifier, at: now) else {
             respond(context, frame, .invalidArgument, message: "the payload is not a VerifyRequest")
             return
         }
@@ -170,7 +195,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let (handler, context) = box.value
                 handler.refreshSnapshot()
                 let now = Int64(NIODeadline.wallClockSeconds)
-                let verification = VerifyCodec.withToken(in: frame.payload, { handler.snapshot.verifier.verify(utf8: $0, at: now) })!
+                let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
                 handler.respondVerification(context, frame, verification)
                 context.flush()
                 handler.finishCall(context)
@@ -179,9 +204,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func respondVerification(_ context: ChannelHandlerContext, _ frame: Frame, _ verification: LinkVerification) {
-        var payload = context.channel.allocator.buffer(capacity: 160)
-        VerifyCodec.writeResponse(verification, to: &payload)
-        context.write(wrapOutboundOut(.response(.ok, callID: frame.header.callID, payload: payload)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + 192)
+        buffer.writeResponseFrame(status: .ok, callID: frame.header.callID) { VerifyCodec.writeResponse(verification, to: &$0) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
         if !verification.isValid, let reason = verification.reason {
             logger.debug("link refused", metadata: ["link.reason": "\(reason.rawValue)",
                                                     "link.id": "\(verification.linkID?.description ?? "-")"])
@@ -243,18 +268,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ message: some SwiftProtobuf.Message) {
         let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
-        var payload = context.channel.allocator.buffer(capacity: bytes.count)
-        payload.writeBytes(bytes)
-        context.write(wrapOutboundOut(.response(.ok, callID: frame.header.callID, payload: payload)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + bytes.count)
+        buffer.writeResponseFrame(status: .ok, callID: frame.header.callID) { $0.writeBytes(bytes) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ status: StatusCode, message: String) {
         var error = PortalLinks_V1_Error()
         error.message = message
         let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
-        var payload = context.channel.allocator.buffer(capacity: bytes.count)
-        payload.writeBytes(bytes)
-        context.write(wrapOutboundOut(.response(status, callID: frame.header.callID, payload: payload)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + bytes.count)
+        buffer.writeResponseFrame(status: status, callID: frame.header.callID) { $0.writeBytes(bytes) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func startCall() { inFlight += 1 }

@@ -120,7 +120,6 @@ public final class PortalLinksServer: Service, Sendable {
             let tracker = PartialFrameTracker(timeout: configuration.partialFrameTimeout)
             try pipeline.addHandler(ByteToMessageHandler(
                 FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload, partialFrame: tracker)))
-            try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
             try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, configuration: configuration, logger: logger))
         }
     }

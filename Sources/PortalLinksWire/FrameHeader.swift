@@ -68,3 +68,14 @@ public struct Frame: Sendable, Equatable {
               payload: payload)
     }
 }
+
+extension ByteBuffer {
+    /// Writes a response frame in place: the header, then whatever `writePayload` writes, then the payload
+    /// length patched into the header. One buffer, no copy of the payload.
+    public mutating func writeResponseFrame(status: StatusCode, callID: UInt32, writePayload: (inout ByteBuffer) -> Void) {
+        let start = writerIndex
+        FrameHeader(version: FrameHeader.responseVersion, code: status.rawValue, callID: callID, payloadLength: 0).write(to: &self)
+        writePayload(&self)
+        setInteger(UInt32(writerIndex - start - FrameHeader.byteCount), at: start + 12)
+    }
+}

@@ -89,8 +89,11 @@ enum ProtobufFields {
 
     static func writeHex(_ value: UInt64, digits: Int, to buffer: inout ByteBuffer) {
         hexDigits.withUTF8Buffer { table in
-            for index in stride(from: digits - 1, through: 0, by: -1) {
-                buffer.writeInteger(table[Int(value >> (UInt64(index) * 4) & 0xf)])
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
+                for index in 0..<digits {
+                    out[index] = table[Int(value >> (UInt64(digits - 1 - index) * 4) & 0xf)]
+                }
+                return digits
             }
         }
     }

@@ -16,6 +16,16 @@ public enum VerifyCodec {
         }
     }
 
+    /// Verifies the token in a VerifyRequest payload straight from the frame's bytes; nil when the payload is not
+    /// a well-formed protobuf message.
+    public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
+        payload.withUnsafeReadableBytes { bytes in
+            guard let found = ProtobufFields.lastLengthDelimited(field: 1, in: bytes) else { return nil }
+            let token = UnsafeRawBufferPointer(rebasing: bytes[found ?? 0..<0])
+            return verifier.verify(utf8: token.bindMemory(to: UInt8.self), at: now)
+        }
+    }
+
     /// Writes the `VerifyResponse` for `verification` to `buffer`.
     public static func writeResponse(_ verification: LinkVerification, to buffer: inout ByteBuffer) {
         ProtobufFields.writeVarintField(1, verification.isValid ? 1 : 0, to: &buffer)

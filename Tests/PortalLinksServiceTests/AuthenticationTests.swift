@@ -55,6 +55,15 @@ import Testing
         await good.close()
     }
 
+    @Test func aCallerAddedAMomentAgoIsAcceptedAtOnce() async throws {
+        let server = try await LiveServer.start(reloadInterval: .seconds(3_600))
+        defer { Task { await server.stop() } }
+        let key = try await server.installation.addCaller(named: "newcomer", scopes: [.verify])
+        let client = try server.client(apiKey: key)
+        #expect(try await client.hello().caller == "newcomer")
+        await client.close()
+    }
+
     @Test func scopesAreEnforced() async throws {
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }
