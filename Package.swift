@@ -57,7 +57,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Connection state lives in event-loop-confined classes, where dynamic exclusivity checks on every
+            // property access cost about a tenth of the server's CPU under load (measured with perf).
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // The Swift client for front-end servers.
         .target(

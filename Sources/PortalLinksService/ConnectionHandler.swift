@@ -28,6 +28,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var readSuppressed = false
     private var draining = false
     private var closing = false
+    /// Answers gathered during one read and written together when it completes: one write and one flush
+    /// per batch of pipelined calls instead of one per call.
+    private var output: ByteBuffer?
 
     init(state: ServingState, issuer: IssueWorker, configuration: ServerConfiguration, logger: Logger) {
         self.state = state
@@ -47,7 +50,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let receivedAt = NIODeadline.now()
         guard !closing else { return }
         if draining || state.isDraining, MethodID(rawValue: frame.header.code) != .healthCheck {
             respond(context, frame, .unavailable, message: "the server is shutting down")
@@ -62,14 +64,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
             verify(context, frame)
         case .linksIssue:
             guard authorise(context, frame, scope: "issue") else { return }
-            issue(context, frame, receivedAt: receivedAt)
+            // Only Issue waits, so only Issue needs the time of receipt for its deadline.
+            issue(context, frame, receivedAt: .now())
         default:
             respond(context, frame, .unimplemented, message: "unknown method \(frame.header.code)")
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flushOutput(context)
         context.fireChannelReadComplete()
     }
 
@@ -145,7 +148,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 } else {
                     handler.refuseHello(context, frame)
                 }
-                context.flush()
+                handler.flushOutput(context)
                 handler.finishCall(context)
             }
         }
@@ -197,16 +200,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let now = Int64(NIODeadline.wallClockSeconds)
                 let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
                 handler.respondVerification(context, frame, verification)
-                context.flush()
+                handler.flushOutput(context)
                 handler.finishCall(context)
             }
         }
     }
 
     private func respondVerification(_ context: ChannelHandlerContext, _ frame: Frame, _ verification: LinkVerification) {
-        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + 192)
-        buffer.writeResponseFrame(status: .ok, callID: frame.header.callID) { VerifyCodec.writeResponse(verification, to: &$0) }
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        appendOutput(context, status: .ok, callID: frame.header.callID) { VerifyCodec.writeResponse(verification, to: &$0) }
         if !verification.isValid, let reason = verification.reason {
             logger.debug("link refused", metadata: ["link.reason": "\(reason.rawValue)",
                                                     "link.id": "\(verification.linkID?.description ?? "-")"])
@@ -228,7 +229,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 case .success(let response): handler.respond(context, frame, response)
                 case .failure(let failure): handler.respond(context, frame, failure.status, message: failure.message)
                 }
-                context.flush()
+                handler.flushOutput(context)
                 handler.finishCall(context)
             }
         })
@@ -268,18 +269,28 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ message: some SwiftProtobuf.Message) {
         let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
-        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + bytes.count)
-        buffer.writeResponseFrame(status: .ok, callID: frame.header.callID) { $0.writeBytes(bytes) }
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        appendOutput(context, status: .ok, callID: frame.header.callID) { $0.writeBytes(bytes) }
     }
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ status: StatusCode, message: String) {
         var error = PortalLinks_V1_Error()
         error.message = message
         let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
-        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + bytes.count)
-        buffer.writeResponseFrame(status: status, callID: frame.header.callID) { $0.writeBytes(bytes) }
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        appendOutput(context, status: status, callID: frame.header.callID) { $0.writeBytes(bytes) }
+    }
+
+    private func appendOutput(_ context: ChannelHandlerContext, status: StatusCode, callID: UInt32,
+                              payload: (inout ByteBuffer) -> Void) {
+        if output == nil { output = context.channel.allocator.buffer(capacity: 4_096) }
+        output!.writeResponseFrame(status: status, callID: callID, writePayload: payload)
+    }
+
+    private func flushOutput(_ context: ChannelHandlerContext) {
+        if let pending = output, pending.readableBytes > 0 {
+            output = nil
+            context.write(wrapOutboundOut(pending), promise: nil)
+        }
+        context.flush()
     }
 
     private func startCall() { inFlight += 1 }
@@ -303,7 +314,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard !closing else { return }
         closing = true
         logger.debug("closing connection", metadata: ["connection.reason": "\(reason)"])
-        context.flush()
+        flushOutput(context)
         context.close(promise: nil)
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Just enough of the protobuf wire format to read and write the Verify messages straight from and into
-/// frame buffers, so that the verify path allocates nothing. Everything else goes through SwiftProtobuf.
+/// Just enough of the protobuf wire format to read a VerifyRequest straight from a frame buffer (writing is
+/// `FieldWriter`'s), so that the verify path allocates nothing. Everything else goes through SwiftProtobuf.
 enum ProtobufFields {
     static let varint: UInt8 = 0
     static let fixed64: UInt8 = 1
@@ -48,53 +48,5 @@ enum ProtobufFields {
             }
         }
         return .some(found)
-    }
-
-    static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
-        var value = value
-        while value >= 0x80 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        buffer.writeInteger(UInt8(value))
-    }
-
-    static func writeKey(field: UInt64, wireType: UInt8, to buffer: inout ByteBuffer) {
-        writeVarint(field << 3 | UInt64(wireType), to: &buffer)
-    }
-
-    /// Proto3: zero is the default and is not written.
-    static func writeVarintField(_ field: UInt64, _ value: UInt64, to buffer: inout ByteBuffer) {
-        guard value != 0 else { return }
-        writeKey(field: field, wireType: varint, to: &buffer)
-        writeVarint(value, to: &buffer)
-    }
-
-    static func writeStringField(_ field: UInt64, _ value: String, to buffer: inout ByteBuffer) {
-        let count = value.utf8.count
-        guard count > 0 else { return }
-        writeKey(field: field, wireType: lengthDelimited, to: &buffer)
-        writeVarint(UInt64(count), to: &buffer)
-        buffer.writeString(value)
-    }
-
-    private static let hexDigits: StaticString = "0123456789abcdef"
-
-    /// A string field of `digits` lowercase hex digits of `value`, written without building a String.
-    static func writeHexField(_ field: UInt64, _ value: UInt64, digits: Int, to buffer: inout ByteBuffer) {
-        writeKey(field: field, wireType: lengthDelimited, to: &buffer)
-        writeVarint(UInt64(digits), to: &buffer)
-        writeHex(value, digits: digits, to: &buffer)
-    }
-
-    static func writeHex(_ value: UInt64, digits: Int, to buffer: inout ByteBuffer) {
-        hexDigits.withUTF8Buffer { table in
-            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
-                for index in 0..<digits {
-                    out[index] = table[Int(value >> (UInt64(digits - 1 - index) * 4) & 0xf)]
-                }
-                return digits
-            }
-        }
     }
 }

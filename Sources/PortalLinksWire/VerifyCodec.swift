@@ -26,36 +26,97 @@ public enum VerifyCodec {
         }
     }
 
-    /// Writes the `VerifyResponse` for `verification` to `buffer`.
+    /// The most a VerifyResponse can take: two 64-byte texts, 8 + 16 hex digits, two times, and field keys.
+    static let maximumResponseBytes = 256
+
+    /// Writes the `VerifyResponse` for `verification` to `buffer`, straight into its memory.
     public static func writeResponse(_ verification: LinkVerification, to buffer: inout ByteBuffer) {
-        ProtobufFields.writeVarintField(1, verification.isValid ? 1 : 0, to: &buffer)
-        if let claims = verification.claims {
-            switch claims.clientID {
-            case .uuid(let uuid):
-                ProtobufFields.writeKey(field: 2, wireType: ProtobufFields.lengthDelimited, to: &buffer)
-                ProtobufFields.writeVarint(36, to: &buffer)
-                ProtobufFields.writeHex(uuid.high >> 32, digits: 8, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "-"))
-                ProtobufFields.writeHex(uuid.high >> 16 & 0xffff, digits: 4, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "-"))
-                ProtobufFields.writeHex(uuid.high & 0xffff, digits: 4, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "-"))
-                ProtobufFields.writeHex(uuid.low >> 48, digits: 4, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "-"))
-                ProtobufFields.writeHex(uuid.low & 0xffff_ffff_ffff, digits: 12, to: &buffer)
-            case .text(let text):
-                ProtobufFields.writeStringField(2, text, to: &buffer)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumResponseBytes) { memory in
+            var out = FieldWriter(memory: memory)
+            if verification.isValid { out.varintField(1, 1) }
+            if let claims = verification.claims {
+                switch claims.clientID {
+                case .uuid(let uuid):
+                    out.key(2, wireType: ProtobufFields.lengthDelimited)
+                    out.varint(36)
+                    out.hex(uuid.high >> 32, digits: 8)
+                    out.byte(UInt8(ascii: "-"))
+                    out.hex(uuid.high >> 16 & 0xffff, digits: 4)
+                    out.byte(UInt8(ascii: "-"))
+                    out.hex(uuid.high & 0xffff, digits: 4)
+                    out.byte(UInt8(ascii: "-"))
+                    out.hex(uuid.low >> 48, digits: 4)
+                    out.byte(UInt8(ascii: "-"))
+                    out.hex(uuid.low & 0xffff_ffff_ffff, digits: 12)
+                case .text(let text):
+                    out.stringField(2, text)
+                }
+                if let name = claims.displayName { out.stringField(3, name) }
+                out.varintField(4, UInt64(bitPattern: claims.expiresAt))
+                out.varintField(5, UInt64(bitPattern: claims.issuedAt))
+                out.key(6, wireType: ProtobufFields.lengthDelimited)
+                out.varint(8)
+                out.hex(UInt64(claims.keyID.rawValue), digits: 8)
             }
-            if let name = claims.displayName { ProtobufFields.writeStringField(3, name, to: &buffer) }
-            ProtobufFields.writeVarintField(4, UInt64(bitPattern: claims.expiresAt), to: &buffer)
-            ProtobufFields.writeVarintField(5, UInt64(bitPattern: claims.issuedAt), to: &buffer)
-            ProtobufFields.writeHexField(6, UInt64(claims.keyID.rawValue), digits: 8, to: &buffer)
+            if let reason = verification.reason { out.varintField(7, UInt64(reason.wireValue)) }
+            if let linkID = verification.linkID {
+                out.key(8, wireType: ProtobufFields.lengthDelimited)
+                out.varint(16)
+                out.hex(linkID.rawValue, digits: 16)
+            }
+            return out.position
         }
-        if let reason = verification.reason {
-            ProtobufFields.writeVarintField(7, UInt64(reason.wireValue), to: &buffer)
+    }
+}
+
+/// Protobuf fields written into raw memory that is known to be large enough.
+struct FieldWriter {
+    let memory: UnsafeMutableRawBufferPointer
+    var position = 0
+
+    init(memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+
+    mutating func byte(_ value: UInt8) {
+        memory[position] = value
+        position += 1
+    }
+
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
         }
-        if let linkID = verification.linkID {
-            ProtobufFields.writeHexField(8, linkID.rawValue, digits: 16, to: &buffer)
+        byte(UInt8(value))
+    }
+
+    mutating func key(_ field: UInt64, wireType: UInt8) { varint(field << 3 | UInt64(wireType)) }
+
+    /// Proto3: zero is the default and is not written.
+    mutating func varintField(_ field: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        key(field, wireType: ProtobufFields.varint)
+        varint(value)
+    }
+
+    mutating func stringField(_ field: UInt64, _ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            guard !utf8.isEmpty else { return }
+            key(field, wireType: ProtobufFields.lengthDelimited)
+            varint(UInt64(utf8.count))
+            UnsafeMutableRawBufferPointer(rebasing: memory[position..<(position + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            position += utf8.count
+        }
+    }
+
+    private static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
+
+    mutating func hex(_ value: UInt64, digits count: Int) {
+        withUnsafeBytes(of: Self.digits) { table in
+            for index in 0..<count {
+                byte(table[Int(value >> (UInt64(count - 1 - index) * 4) & 0xf)])
+            }
         }
     }
 }
