@@ -18,6 +18,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private let state: ServingState
     private let issuer: IssueWorker
+    private let metrics: ServerMetrics
+    private var batch = MetricsBatch()
+    /// When the call being handled inline was read, for the latency histogram.
+    private var readAt = NIODeadline.now()
     private let configuration: ServerConfiguration
     private var logger: Logger
 
@@ -32,9 +36,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// per batch of pipelined calls instead of one per call.
     private var output: ByteBuffer?
 
-    init(state: ServingState, issuer: IssueWorker, configuration: ServerConfiguration, logger: Logger) {
+    init(state: ServingState, issuer: IssueWorker, metrics: ServerMetrics, configuration: ServerConfiguration, logger: Logger) {
         self.state = state
         self.issuer = issuer
+        self.metrics = metrics
         self.configuration = configuration
         self.logger = logger
         snapshot = state.snapshot
@@ -51,6 +56,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard !closing else { return }
+        readAt = .now()
         if draining || state.isDraining, MethodID(rawValue: frame.header.code) != .healthCheck {
             respond(context, frame, .unavailable, message: "the server is shutting down")
             return
@@ -65,7 +71,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .linksIssue:
             guard authorise(context, frame, scope: "issue") else { return }
             // Only Issue waits, so only Issue needs the time of receipt for its deadline.
-            issue(context, frame, receivedAt: .now())
+            issue(context, frame, receivedAt: readAt)
         default:
             respond(context, frame, .unimplemented, message: "unknown method \(frame.header.code)")
         }
@@ -138,10 +144,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let state = self.state
         let loop = context.eventLoop
         let box = NIOLoopBound((self, context), eventLoop: loop)
+        let receivedAt = readAt
         Task {
             await state.reloadForUnknownKey()
             loop.execute {
                 let (handler, context) = box.value
+                handler.readAt = receivedAt
                 handler.refreshSnapshot()
                 if let found = handler.snapshot.caller(keyHash: keyHash) {
                     handler.accept(context, frame, keyHash: keyHash, caller: found)
@@ -192,10 +200,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let state = self.state
         let loop = context.eventLoop
         let box = NIOLoopBound((self, context), eventLoop: loop)
+        let receivedAt = readAt
         Task {
             await state.reloadForUnknownKey()
             loop.execute {
                 let (handler, context) = box.value
+                handler.readAt = receivedAt
                 handler.refreshSnapshot()
                 let now = Int64(NIODeadline.wallClockSeconds)
                 let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
@@ -207,7 +217,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func respondVerification(_ context: ChannelHandlerContext, _ frame: Frame, _ verification: LinkVerification) {
-        appendOutput(context, status: .ok, callID: frame.header.callID) { VerifyCodec.writeResponse(verification, to: &$0) }
+        batch.recordVerify(verification.reason)
+        appendOutput(context, frame, status: .ok) { VerifyCodec.writeResponse(verification, to: &$0) }
         if !verification.isValid, let reason = verification.reason {
             logger.debug("link refused", metadata: ["link.reason": "\(reason.rawValue)",
                                                     "link.id": "\(verification.linkID?.description ?? "-")"])
@@ -225,6 +236,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         issuer.submit(IssueJob(request: request, deadline: deadline, caller: callerName) { outcome in
             loop.execute {
                 let (handler, context) = box.value
+                handler.readAt = receivedAt
                 switch outcome {
                 case .success(let response): handler.respond(context, frame, response)
                 case .failure(let failure): handler.respond(context, frame, failure.status, message: failure.message)
@@ -269,23 +281,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ message: some SwiftProtobuf.Message) {
         let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
-        appendOutput(context, status: .ok, callID: frame.header.callID) { $0.writeBytes(bytes) }
+        appendOutput(context, frame, status: .ok) { $0.writeBytes(bytes) }
     }
 
     private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ status: StatusCode, message: String) {
         var error = PortalLinks_V1_Error()
         error.message = message
         let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
-        appendOutput(context, status: status, callID: frame.header.callID) { $0.writeBytes(bytes) }
+        appendOutput(context, frame, status: status) { $0.writeBytes(bytes) }
     }
 
-    private func appendOutput(_ context: ChannelHandlerContext, status: StatusCode, callID: UInt32,
+    private func appendOutput(_ context: ChannelHandlerContext, _ frame: Frame, status: StatusCode,
                               payload: (inout ByteBuffer) -> Void) {
         if output == nil { output = context.channel.allocator.buffer(capacity: 4_096) }
-        output!.writeResponseFrame(status: status, callID: callID, writePayload: payload)
+        output!.writeResponseFrame(status: status, callID: frame.header.callID, writePayload: payload)
+        batch.record(method: frame.header.code, status: status, nanoseconds: (NIODeadline.now() - readAt).nanoseconds)
     }
 
     private func flushOutput(_ context: ChannelHandlerContext) {
+        batch.flush(into: metrics)
         if let pending = output, pending.readableBytes > 0 {
             output = nil
             context.write(wrapOutboundOut(pending), promise: nil)

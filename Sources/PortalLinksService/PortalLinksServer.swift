@@ -16,11 +16,13 @@ public final class PortalLinksServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext?
     private let issuer: IssueWorker
+    public let metrics: ServerMetrics
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let address = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
 
-    public init(configuration: ServerConfiguration, state: ServingState, logger: Logger,
+    public init(configuration: ServerConfiguration, state: ServingState, logger: Logger, metrics: ServerMetrics = ServerMetrics(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.metrics = metrics
         self.configuration = configuration
         self.state = state
         self.logger = logger
@@ -39,6 +41,11 @@ public final class PortalLinksServer: Service, Sendable {
     }
 
     public var openConnections: Int { connections.withLockedValue { $0.count } }
+
+    /// The metrics in Prometheus text format.
+    public func metricsText() -> String {
+        metrics.exposition(openConnections: openConnections, ringGeneration: state.generation)
+    }
 
     public func run() async throws {
         let serverChannel: any Channel
@@ -120,7 +127,8 @@ public final class PortalLinksServer: Service, Sendable {
             let tracker = PartialFrameTracker(timeout: configuration.partialFrameTimeout)
             try pipeline.addHandler(ByteToMessageHandler(
                 FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload, partialFrame: tracker)))
-            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, configuration: configuration, logger: logger))
+            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, metrics: metrics, configuration: configuration,
+                                                      logger: logger))
         }
     }
 }

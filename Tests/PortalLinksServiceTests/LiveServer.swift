@@ -23,6 +23,7 @@ final class LiveServer: Sendable {
     let port: Int
     let verifierKey: String
     let issuerKey: String
+    let metrics: MetricsEndpoint
 
     static func start(reloadInterval: Duration = .milliseconds(100),
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
@@ -46,8 +47,10 @@ final class LiveServer: Sendable {
         logger.logLevel = .critical
         state = try await ServingState(installation: installation, logger: logger)
         server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
+        metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger)
         group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: SnapshotReloader(state: state, interval: reloadInterval))],
+            services: [.init(service: server), .init(service: SnapshotReloader(state: state, interval: reloadInterval)),
+                       .init(service: metrics)],
             logger: logger))
         let group = self.group
         running = Task { try await group.run() }

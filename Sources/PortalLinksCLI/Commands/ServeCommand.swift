@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("On shutdown, how long calls in flight get to finish.", valueName: "DURATION"))
     var drainTimeout = "10s"
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics.", valueName: "HOST:PORT"))
+    var metrics: String?
+
     @Option(name: .customLong("log-format"), help: "text or json, on stderr.")
     var logFormat: LogFormat = .text
 
@@ -64,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try Self.parseListen(listen)
+        if let metrics { _ = try Self.parseListen(metrics) }
         for (value, option) in [(idleTimeout, "--idle-timeout"), (frameTimeout, "--frame-timeout"), (drainTimeout, "--drain-timeout")] {
             _ = try Arguments.duration(value, option: option)
         }
@@ -123,8 +127,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let state = try await ServingState(installation: installation, logger: logger)
         let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: SnapshotReloader(state: state))]
+        if let metrics {
+            let (host, port) = try Self.parseListen(metrics)
+            services.append(.init(service: MetricsEndpoint(host: host, port: port, server: server, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: SnapshotReloader(state: state))],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         Task {

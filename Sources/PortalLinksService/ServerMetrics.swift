@@ -1,0 +1,138 @@
+import PortalLinksCore
+import PortalLinksWire
+import Synchronization
+
+/// Counters and a latency histogram for the Prometheus endpoint. Connections count into plain local arrays
+/// (`MetricsBatch`) and add them here once per read, so the hot path touches no shared memory per call.
+public final class ServerMetrics: Sendable {
+    static let methods: [MethodID] = [.healthCheck, .authHello, .linksVerify, .linksIssue]
+    /// Latency bucket bounds in seconds (Prometheus `le`), from 25 µs to 5 s.
+    static let latencyBounds: [Double] = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+    static let statusCount = 17
+    static let reasonSlots = VerifyReason.allCases.count + 1
+
+    /// [method slot (4 known + other)][status 0...16]
+    fileprivate let requests: AtomicArray
+    /// [0 valid, then each reason by wire value]
+    fileprivate let verifyResults: AtomicArray
+    /// [method slot][bucket ... , +Inf]
+    fileprivate let latencyBuckets: AtomicArray
+    fileprivate let latencyNanoseconds: AtomicArray
+
+    public init() {
+        requests = AtomicArray(count: (Self.methods.count + 1) * Self.statusCount)
+        verifyResults = AtomicArray(count: Self.reasonSlots)
+        latencyBuckets = AtomicArray(count: (Self.methods.count + 1) * (Self.latencyBounds.count + 1))
+        latencyNanoseconds = AtomicArray(count: Self.methods.count + 1)
+    }
+
+    static func methodSlot(_ method: UInt16) -> Int {
+        methods.firstIndex(of: MethodID(rawValue: method)) ?? methods.count
+    }
+
+    static func bucket(nanoseconds: Int64) -> Int {
+        let seconds = Double(nanoseconds) / 1e9
+        return latencyBounds.firstIndex { seconds <= $0 } ?? latencyBounds.count
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    public func exposition(openConnections: Int, ringGeneration: UInt64) -> String {
+        var out = ""
+        out += "# HELP portal_links_requests_total Calls answered, by method and status.\n# TYPE portal_links_requests_total counter\n"
+        for slot in 0...Self.methods.count {
+            for status in 0..<Self.statusCount {
+                let value = requests[slot * Self.statusCount + status]
+                guard value > 0 else { continue }
+                out += "portal_links_requests_total{method=\"\(Self.methodName(slot))\",status=\"\(StatusCode(rawValue: UInt16(status)))\"} \(value)\n"
+            }
+        }
+        out += "# HELP portal_links_verify_results_total Links.Verify answers, by result.\n# TYPE portal_links_verify_results_total counter\n"
+        for slot in 0..<Self.reasonSlots {
+            let name = slot == 0 ? "valid" : (VerifyReason(wireValue: slot)?.rawValue ?? "unknown")
+            out += "portal_links_verify_results_total{result=\"\(name)\"} \(verifyResults[slot])\n"
+        }
+        out += "# HELP portal_links_request_duration_seconds Time from reading a call to queueing its answer.\n# TYPE portal_links_request_duration_seconds histogram\n"
+        let bucketCount = Self.latencyBounds.count + 1
+        for slot in 0...Self.methods.count {
+            var cumulative = 0
+            for bucket in 0..<bucketCount { cumulative += latencyBuckets[slot * bucketCount + bucket] }
+            guard cumulative > 0 else { continue }
+            let method = Self.methodName(slot)
+            var running = 0
+            for bucket in 0..<bucketCount {
+                running += latencyBuckets[slot * bucketCount + bucket]
+                let bound = bucket < Self.latencyBounds.count ? "\(Self.latencyBounds[bucket])" : "+Inf"
+                out += "portal_links_request_duration_seconds_bucket{method=\"\(method)\",le=\"\(bound)\"} \(running)\n"
+            }
+            out += "portal_links_request_duration_seconds_sum{method=\"\(method)\"} \(Double(latencyNanoseconds[slot]) / 1e9)\n"
+            out += "portal_links_request_duration_seconds_count{method=\"\(method)\"} \(running)\n"
+        }
+        out += "# HELP portal_links_open_connections Connections open now.\n# TYPE portal_links_open_connections gauge\n"
+        out += "portal_links_open_connections \(openConnections)\n"
+        out += "# HELP portal_links_key_ring_generation Generation of the key ring and revocations in force.\n# TYPE portal_links_key_ring_generation gauge\n"
+        out += "portal_links_key_ring_generation \(ringGeneration)\n"
+        return out
+    }
+
+    static func methodName(_ slot: Int) -> String { slot < methods.count ? methods[slot].description : "other" }
+}
+
+/// One connection's counts since its last read completed. Lives on the connection's event loop.
+struct MetricsBatch {
+    private var requests = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * ServerMetrics.statusCount)
+    private var verifyResults = [Int](repeating: 0, count: ServerMetrics.reasonSlots)
+    private var latencyBuckets = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * (ServerMetrics.latencyBounds.count + 1))
+    private var latencyNanoseconds = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
+    private var pending = false
+
+    mutating func record(method: UInt16, status: StatusCode, nanoseconds: Int64) {
+        let slot = ServerMetrics.methodSlot(method)
+        requests[slot * ServerMetrics.statusCount + min(Int(status.rawValue), ServerMetrics.statusCount - 1)] += 1
+        latencyBuckets[slot * (ServerMetrics.latencyBounds.count + 1) + ServerMetrics.bucket(nanoseconds: nanoseconds)] += 1
+        latencyNanoseconds[slot] += Int(nanoseconds)
+        pending = true
+    }
+
+    mutating func recordVerify(_ reason: VerifyReason?) {
+        verifyResults[reason?.wireValue ?? 0] += 1
+        pending = true
+    }
+
+    /// Adds what was counted to `metrics` and starts again from zero.
+    mutating func flush(into metrics: ServerMetrics) {
+        guard pending else { return }
+        metrics.requests.add(&requests)
+        metrics.verifyResults.add(&verifyResults)
+        metrics.latencyBuckets.add(&latencyBuckets)
+        metrics.latencyNanoseconds.add(&latencyNanoseconds)
+        pending = false
+    }
+}
+
+/// A fixed number of atomic integers.
+final class AtomicArray: Sendable {
+    nonisolated(unsafe) private let values: UnsafeMutablePointer<Atomic<Int>>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        values = .allocate(capacity: count)
+        for index in 0..<count { (values + index).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        values.deinitialize(count: count)
+        values.deallocate()
+    }
+
+    subscript(index: Int) -> Int { values[index].load(ordering: .relaxed) }
+
+    /// Adds each non-zero local count, then zeroes it.
+    func add(_ local: inout [Int]) {
+        for index in local.indices where local[index] != 0 {
+            values[index].add(local[index], ordering: .relaxed)
+            local[index] = 0
+        }
+    }
+}
