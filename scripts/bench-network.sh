@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side by side on this machine: Redis answering GET of a stored token (redis-benchmark), and portal-links
 # serve answering Links.Verify (portal-links bench), at 50 connections without pipelining and at depth 16.
-# Both servers run on free loopback ports in throw-away directories and are stopped at the end.
+# Like Redis and redis-benchmark, server and load generator each run one event-loop thread, so that on a
+# 2-core machine neither starves the other. Both servers run on free loopback ports in throw-away
+# directories and are stopped at the end.
 set -euo pipefail
 pl="${PORTAL_LINKS_BIN:?set PORTAL_LINKS_BIN to a release build of portal-links}"
 requests="${BENCH_REQUESTS:-200000}"
@@ -18,7 +20,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --save '' --appendonly no --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
 redis_pid=$!
 serve_port=$(free_port)
-"$pl" serve --listen "127.0.0.1:$serve_port" --log-level warning 2>"$work/serve.log" &
+"$pl" serve --listen "127.0.0.1:$serve_port" --threads 1 --log-level warning 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$redis_port" set token "$token" >/dev/null
@@ -31,7 +33,7 @@ redis_p99() {
     redis-benchmark -p "$redis_port" -c 50 -n "$requests" -P "$1" --csv get token 2>/dev/null | tail -1 | cut -d, -f7 | tr -d '"'
 }
 verify_json() {  # depth
-    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P "$1" -n "$requests" --warmup 1s --format json 2>/dev/null
+    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P "$1" -n "$requests" --warmup 1s --threads 1 --format json 2>/dev/null
 }
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$1" "$2"; }
 
@@ -43,3 +45,6 @@ for depth in 1 16; do
     printf '%-34s %14.0f %14s %10s\n' "redis GET, depth $depth" "$r" "$rp" ""
     printf '%-34s %14.0f %14s %10s\n' "portal-links Verify, depth $depth" "$vr" "$vp" "$(python3 -c "print(f'{$vr/$r:.2f}x')")"
 done
+
+echo
+python3 "$(dirname "$0")/bench-idle-connections.py" "$serve_port" "$serve_pid" "$key" 10000

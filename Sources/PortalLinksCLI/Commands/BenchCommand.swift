@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import PortalLinks
 
 struct BenchCommand: AsyncParsableCommand {
@@ -53,6 +54,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Unmeasured load before measuring.", valueName: "DURATION"))
     var warmup = "1s"
+
+    @Option(help: "With --connect: client event-loop threads (default: one per core).")
+    var threads: Int?
 
     @Option(help: "text, json or csv.")
     var format: OutputFormat = .text
@@ -128,7 +132,8 @@ struct BenchCommand: AsyncParsableCommand {
             host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
             duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
             warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
-        let generator = LoadGenerator(plan: plan)
+        let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
+            ?? MultiThreadedEventLoopGroup.singleton)
         let result = try await generator.run { perSecond in
             FileHandle.standardError.write(Data("portal-links: \(perSecond) requests/s\n".utf8))
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PortalLinks
 import PortalLinksCore
@@ -54,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("On shutdown, how long calls in flight get to finish.", valueName: "DURATION"))
     var drainTimeout = "10s"
 
+    @Option(help: "Event-loop threads (default: one per core).")
+    var threads: Int?
+
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics.", valueName: "HOST:PORT"))
     var metrics: String?
 
@@ -68,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try Self.parseListen(listen)
         if let metrics { _ = try Self.parseListen(metrics) }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads takes 1 to 256") }
         for (value, option) in [(idleTimeout, "--idle-timeout"), (frameTimeout, "--frame-timeout"), (drainTimeout, "--drain-timeout")] {
             _ = try Arguments.duration(value, option: option)
         }
@@ -126,13 +131,15 @@ struct ServeCommand: AsyncParsableCommand {
             ]
         }
         let state = try await ServingState(installation: installation, logger: logger)
-        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
+        let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+            ?? MultiThreadedEventLoopGroup.singleton
+        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger, group: group)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: SnapshotReloader(state: state))]
         if let metrics {
             let (host, port) = try Self.parseListen(metrics)
             services.append(.init(service: MetricsEndpoint(host: host, port: port, server: server, logger: logger)))
         }
-        let group = ServiceGroup(configuration: .init(
+        let serviceGroup = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -142,7 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
             lines += welcome
             FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
-        try await group.run()
+        try await serviceGroup.run()
     }
 
     func tlsConfiguration() throws -> TLSConfiguration? {
