@@ -124,9 +124,6 @@ public final class PortalLinksServer: Service, Sendable {
                 try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
             }
             try pipeline.addHandler(IdleStateHandler(allTimeout: configuration.idleTimeout))
-            let tracker = PartialFrameTracker(timeout: configuration.partialFrameTimeout)
-            try pipeline.addHandler(ByteToMessageHandler(
-                FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload, partialFrame: tracker)))
             try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, metrics: metrics, configuration: configuration,
                                                       logger: logger))
         }

@@ -23,25 +23,27 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let header = FrameHeader.peek(in: buffer) else {
+        guard let frame = try nextFrame(from: &buffer) else {
             partialFrame?.noteIncomplete(bufferedBytes: buffer.readableBytes, context: context)
             return .needMoreData
         }
+        partialFrame?.frameCompleted()
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    /// Takes the whole frame at the start of `buffer`, or returns nil (consuming nothing) when more bytes are
+    /// needed. The header is checked as soon as its 16 bytes are in.
+    public func nextFrame(from buffer: inout ByteBuffer) throws(FrameError) -> Frame? {
+        guard let header = FrameHeader.peek(in: buffer) else { return nil }
         guard header.version == expectedVersion else { throw FrameError.unsupportedVersion(header.version) }
         guard header.flags == 0 else { throw FrameError.unsupportedFlags(header.flags) }
         guard header.payloadLength <= maximumPayload else {
             throw FrameError.payloadTooLarge(length: Int(header.payloadLength), limit: maximumPayload)
         }
-        let total = FrameHeader.byteCount + Int(header.payloadLength)
-        guard buffer.readableBytes >= total else {
-            partialFrame?.noteIncomplete(bufferedBytes: buffer.readableBytes, context: context)
-            return .needMoreData
-        }
+        guard buffer.readableBytes >= FrameHeader.byteCount + Int(header.payloadLength) else { return nil }
         buffer.moveReaderIndex(forwardBy: FrameHeader.byteCount)
-        let payload = buffer.readSlice(length: Int(header.payloadLength))!
-        partialFrame?.frameCompleted()
-        context.fireChannelRead(wrapInboundOut(Frame(header: header, payload: payload)))
-        return .continue
+        return Frame(header: header, payload: buffer.readSlice(length: Int(header.payloadLength))!)
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
