@@ -10,7 +10,7 @@ PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
 PROTO_SWIFT_OUT := Sources/PortalLinksMessages
 PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
 
-.PHONY: deps build test demo serve bench clean protos check-protos
+.PHONY: deps build test demo serve bench soak clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -46,6 +46,11 @@ bench: deps
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-network.sh
+
+## soak: ten minutes of full load on Links.Verify, sampling the server's memory (SOAK_SECONDS to change).
+soak: deps
+	swift build -c release --product portal-links
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/soak.sh
 
 ## protos: regenerate the Swift messages from Protos/ (protoc from Debian, protoc-gen-swift built once from
 ## the swift-protobuf dependency) and record the checksum of the sources they came from.

@@ -2,7 +2,8 @@ import NIOCore
 
 /// Splits a byte stream into frames. The header is checked as soon as its 16 bytes are in: a wrong version
 /// byte, non-zero flags or a payload over the limit is a `FrameError` (the connection is then closed) before
-/// any of the payload is buffered.
+/// any of the payload is buffered. Clients use it as a ByteToMessageDecoder; the server calls `nextFrame`
+/// itself, so that it can handle a whole pipelined read in one pass.
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = Frame
 
@@ -13,21 +14,14 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     let expectedVersion: UInt8
     let maximumPayload: Int
-    /// When the frame now being received started to arrive, for the partial-frame timeout; nil between frames.
-    let partialFrame: PartialFrameTracker?
 
-    public init(side: Side, maximumPayload: Int = defaultMaximumPayload, partialFrame: PartialFrameTracker? = nil) {
+    public init(side: Side, maximumPayload: Int = defaultMaximumPayload) {
         expectedVersion = side == .server ? FrameHeader.requestVersion : FrameHeader.responseVersion
         self.maximumPayload = maximumPayload
-        self.partialFrame = partialFrame
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try nextFrame(from: &buffer) else {
-            partialFrame?.noteIncomplete(bufferedBytes: buffer.readableBytes, context: context)
-            return .needMoreData
-        }
-        partialFrame?.frameCompleted()
+        guard let frame = try nextFrame(from: &buffer) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue
     }
@@ -52,35 +46,6 @@ public struct FrameDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 }
-
-/// Watches for a frame that starts to arrive and is not finished within `timeout` (a client that stopped
-/// halfway, or one that drips bytes to hold a connection), and then sends `PartialFrameTimeout` down the
-/// pipeline. Lives on the connection's event loop.
-public final class PartialFrameTracker {
-    let timeout: TimeAmount
-    private var timer: Scheduled<Void>?
-
-    public init(timeout: TimeAmount) { self.timeout = timeout }
-
-    /// Whether a frame is partly received now.
-    public var isWaiting: Bool { timer != nil }
-
-    func noteIncomplete(bufferedBytes: Int, context: ChannelHandlerContext) {
-        guard bufferedBytes > 0, timer == nil else { return }
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.fireUserInboundEventTriggered(PartialFrameTimeout())
-        }
-    }
-
-    func frameCompleted() {
-        timer?.cancel()
-        timer = nil
-    }
-}
-
-/// A frame stayed unfinished longer than the partial-frame timeout.
-public struct PartialFrameTimeout: Sendable {}
 
 /// Why a connection's byte stream was refused. The connection is closed.
 public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -127,5 +127,16 @@ import Testing
         try await raw.send([0x01, 0, 0, 1, 0, 0, 0, 1])
         #expect(!(await raw.closesWithin(0.1)))
         #expect(await raw.closesWithin(2))
+
+        // Dripping a byte at a time does not keep an unfinished frame alive.
+        let drip = try await RawConnection(port: server.port)
+        var closed = false
+        for byte: UInt8 in [0x01, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3] {
+            if !drip.channel.isActive { closed = true; break }
+            try? await drip.send([byte])
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if !closed { closed = await drip.closesWithin(1) }
+        #expect(closed, "closed though bytes kept coming")
     }
 }

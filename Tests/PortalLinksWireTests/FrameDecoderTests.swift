@@ -60,41 +60,4 @@ import Testing
             try channel.writeInbound(Self.requestBytes([Frame.request(.healthCheck, callID: 1, payload: ByteBuffer())]))
         }
     }
-
-    @Test func anUnfinishedFrameTimesOut() throws {
-        let channel = EmbeddedChannel()
-        let tracker = PartialFrameTracker(timeout: .seconds(10))
-        let events = EventRecorder()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(side: .server, partialFrame: tracker)))
-        try channel.pipeline.syncOperations.addHandler(events)
-        var bytes = Self.requestBytes([Self.frames[5]])
-        try channel.writeInbound(bytes.readSlice(length: 20)!)
-        #expect(tracker.isWaiting)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
-        #expect(events.timeouts == 0)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
-        #expect(events.timeouts == 1)
-
-        // A frame that completes in time cancels the timer.
-        let fresh = EmbeddedChannel()
-        let freshTracker = PartialFrameTracker(timeout: .seconds(10))
-        let freshEvents = EventRecorder()
-        try fresh.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(side: .server, partialFrame: freshTracker)))
-        try fresh.pipeline.syncOperations.addHandler(freshEvents)
-        var whole = Self.requestBytes([Self.frames[5]])
-        try fresh.writeInbound(whole.readSlice(length: 20)!)
-        try fresh.writeInbound(whole)
-        #expect(!freshTracker.isWaiting)
-        fresh.embeddedEventLoop.advanceTime(by: .seconds(30))
-        #expect(freshEvents.timeouts == 0)
-    }
-
-    final class EventRecorder: ChannelInboundHandler {
-        typealias InboundIn = Frame
-        var timeouts = 0
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if event is PartialFrameTimeout { timeouts += 1 }
-        }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-    }
 }
