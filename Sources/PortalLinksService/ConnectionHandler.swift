@@ -177,24 +177,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         // The caller may have been added a moment ago: reload once (rate-limited), then answer.
-        startCall()
-        let state = self.state
-        let loop = context.eventLoop
-        let box = NIOLoopBound((self, context), eventLoop: loop)
-        let receivedAt = readAt
-        Task {
-            await state.reloadForUnknownKey()
-            loop.execute {
-                let (handler, context) = box.value
-                handler.readAt = receivedAt
-                handler.refreshSnapshot()
-                if let found = handler.snapshot.caller(keyHash: keyHash) {
-                    handler.accept(context, frame, keyHash: keyHash, caller: found)
-                } else {
-                    handler.refuseHello(context, frame)
-                }
-                handler.flushOutput(context)
-                handler.finishCall(context)
+        afterReload(context) { handler, context in
+            if let found = handler.snapshot.caller(keyHash: keyHash) {
+                handler.accept(context, frame, keyHash: keyHash, caller: found)
+            } else {
+                handler.refuseHello(context, frame)
             }
         }
     }
@@ -232,20 +219,29 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
     private func verifyAfterReload(_ context: ChannelHandlerContext, _ frame: Frame) {
+        afterReload(context) { handler, context in
+            let now = Int64(NIODeadline.wallClockSeconds)
+            let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
+            handler.respondVerification(context, frame, verification)
+        }
+    }
+
+    /// Reloads the snapshot off the event loop (at most once per interval across the server), then runs
+    /// `answer` back on the loop with the new snapshot; the call counts as in flight meanwhile.
+    private func afterReload(_ context: ChannelHandlerContext,
+                             _ answer: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void) {
         startCall()
         let state = self.state
         let loop = context.eventLoop
-        let box = NIOLoopBound((self, context), eventLoop: loop)
+        let bound = NIOLoopBound((self, context, answer), eventLoop: loop)
         let receivedAt = readAt
         Task {
             await state.reloadForUnknownKey()
             loop.execute {
-                let (handler, context) = box.value
+                let (handler, context, answer) = bound.value
                 handler.readAt = receivedAt
                 handler.refreshSnapshot()
-                let now = Int64(NIODeadline.wallClockSeconds)
-                let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
-                handler.respondVerification(context, frame, verification)
+                answer(handler, context)
                 handler.flushOutput(context)
                 handler.finishCall(context)
             }
