@@ -126,6 +126,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         hello.apiKey = generator.plan.apiKey
         let payload: [UInt8] = try! hello.serializedBytes()
         write(context, method: .authHello, callID: 0, payload: payload)
+        writeOutgoing(context)
         context.flush()
     }
 
@@ -160,6 +161,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        writeOutgoing(context)
         context.flush()
     }
 
@@ -183,8 +185,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
 
     /// Closed loop: keep `depth` calls in flight.
     private func fill(_ context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
         while inFlight.count < generator.plan.depth, !shouldStop, inWarmup || generator.takeBudget() {
-            send(context, intended: .now())
+            send(context, intended: now)
         }
     }
 
@@ -198,6 +201,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             scheduled += 1
         }
         drainBacklog(context)
+        writeOutgoing(context)
         context.flush()
         finishIfDone(context)
     }
@@ -218,10 +222,19 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         write(context, method: .linksVerify, callID: callID, payload: payload)
     }
 
+    /// Requests gathered for one write: a pipelined batch goes out as one buffer, so that the load generator
+    /// spends its time on the calls and not on per-call pipeline traversals.
+    private var outgoing: ByteBuffer?
+
     private func write(_ context: ChannelHandlerContext, method: MethodID, callID: UInt32, payload: [UInt8]) {
-        var buffer = context.channel.allocator.buffer(capacity: FrameHeader.byteCount + payload.count)
-        buffer.writeMultipleIntegers(FrameHeader.requestVersion, UInt8(0), method.rawValue, callID, UInt32(0), UInt32(payload.count))
-        buffer.writeBytes(payload)
+        if outgoing == nil { outgoing = context.channel.allocator.buffer(capacity: 4_096) }
+        outgoing!.writeMultipleIntegers(FrameHeader.requestVersion, UInt8(0), method.rawValue, callID, UInt32(0), UInt32(payload.count))
+        outgoing!.writeBytes(payload)
+    }
+
+    private func writeOutgoing(_ context: ChannelHandlerContext) {
+        guard let buffer = outgoing else { return }
+        outgoing = nil
         context.write(NIOAny(buffer), promise: nil)
     }
 
