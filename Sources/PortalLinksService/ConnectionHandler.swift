@@ -36,6 +36,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var snapshot: ServingSnapshot
     private var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
     private var failedHellos = 0
+    /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
+    private var reloadedForHello = false
+    /// Too many failed Hellos: no more calls are read; the connection closes once those in flight are answered.
+    private var refusing = false
     private var inFlight = 0
     private var readSuppressed = false
     private var draining = false
@@ -68,29 +72,49 @@ final class ConnectionHandler: ChannelDuplexHandler {
         readAt = .now()
         wallClock = Int64(NIODeadline.wallClockSeconds)
         if var earlier = unfinished {
-            unfinished = nil
             earlier.writeBuffer(&bytes)
-            bytes = earlier
+            unfinished = earlier
+        } else {
+            unfinished = bytes
         }
+        processReceived(context)
+    }
+
+    /// Handles the whole frames received so far, stopping while `maximumInFlight` calls are waiting (the rest
+    /// stays buffered and reading stops until calls finish), and keeps only the bytes not yet handled.
+    private func processReceived(_ context: ChannelHandlerContext) {
+        guard var bytes = unfinished else { return }
+        unfinished = nil
+        var progressed = false
         do {
-            while !closing, let frame = try decoder.nextFrame(from: &bytes) {
+            while !closing, !refusing, inFlight < configuration.maximumInFlight, let frame = try decoder.nextFrame(from: &bytes) {
+                progressed = true
                 handle(context, frame)
             }
         } catch {
             errorCaught(context: context, error: error)
             return
         }
-        if bytes.readableBytes > 0 {
-            unfinished = bytes
-            if unfinishedTimer == nil {
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                unfinishedTimer = context.eventLoop.scheduleTask(in: configuration.partialFrameTimeout) {
-                    bound.value.0.close(bound.value.1, reason: "a frame stayed unfinished too long")
-                }
-            }
-        } else {
+        guard bytes.readableBytes > 0, !closing else {
             unfinishedTimer?.cancel()
             unfinishedTimer = nil
+            return
+        }
+        // Keep just the unhandled bytes (at most one frame while calls flow), not the storage already handled.
+        var rest = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+        rest.writeBuffer(&bytes)
+        unfinished = rest
+        if inFlight >= configuration.maximumInFlight {
+            // Waiting for capacity, not for the client: no frame timeout meanwhile.
+            unfinishedTimer?.cancel()
+            unfinishedTimer = nil
+        } else if progressed || unfinishedTimer == nil {
+            // The unfinished frame's clock starts with the read that began it.
+            unfinishedTimer?.cancel()
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            unfinishedTimer = context.eventLoop.scheduleTask(in: configuration.partialFrameTimeout) {
+                bound.value.0.close(bound.value.1, reason: "a frame stayed unfinished too long")
+            }
         }
     }
 
@@ -137,6 +161,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         logger.info("closing connection", metadata: ["error": "\(error)"])
         closing = true
         unfinishedTimer?.cancel()
+        flushOutput(context)
         context.close(promise: nil)
     }
 
@@ -149,7 +174,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         // Backpressure: while too many calls are in flight, or the client does not read its answers, stop reading.
-        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable {
+        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable || refusing {
             readSuppressed = true
         } else {
             context.read()
@@ -176,9 +201,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
             accept(context, frame, keyHash: keyHash, caller: found)
             return
         }
-        // The caller may have been added a moment ago: reload once (rate-limited), then answer.
+        // Counted as a failure now, so that a read full of Hellos meets the limit at once.
+        failedHellos += 1
+        guard !reloadedForHello, failedHellos < configuration.maximumFailedHellos else {
+            refuseHello(context, frame)
+            return
+        }
+        // The caller may have been added a moment ago: reload once per connection (and at most every 250 ms
+        // across the server), then answer.
+        reloadedForHello = true
         afterReload(context) { handler, context in
             if let found = handler.snapshot.caller(keyHash: keyHash) {
+                handler.failedHellos -= 1
                 handler.accept(context, frame, keyHash: keyHash, caller: found)
             } else {
                 handler.refuseHello(context, frame)
@@ -195,13 +229,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         respond(context, frame, response)
     }
 
+    /// Refuses a Hello already counted in `failedHellos`. An earlier successful Hello stays in force.
     private func refuseHello(_ context: ChannelHandlerContext, _ frame: Frame) {
-        failedHellos += 1
-        caller = nil
         logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
         respond(context, frame, .unauthenticated, message: "unknown or revoked API key")
         if failedHellos >= configuration.maximumFailedHellos {
-            close(context, reason: "too many failed hellos")
+            refusing = true
+            if inFlight == 0 { close(context, reason: "too many failed hellos") }
         }
     }
 
@@ -343,9 +377,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func finishCall(_ context: ChannelHandlerContext) {
         inFlight -= 1
-        if draining, inFlight == 0 {
-            close(context, reason: "draining")
+        if draining || refusing, inFlight == 0 {
+            close(context, reason: draining ? "draining" : "too many failed hellos")
             return
+        }
+        if unfinished != nil, inFlight < configuration.maximumInFlight {
+            // Calls held back by the in-flight limit can go now.
+            processReceived(context)
+            flushOutput(context)
         }
         resumeReadingIfPossible(context)
     }

@@ -83,7 +83,8 @@ final class IssueWorker: Sendable {
                     job.completion(result.map { response(for: $0, base: request.base ?? baseURL) }.mapError(Self.failure))
                 }
             } catch {
-                logger.error("issuing failed", metadata: ["error": "\(Self.failure(error).message)"])
+                // The store's own error, for staff; callers get a generic message.
+                logger.error("issuing failed", metadata: ["error": "\(error)"])
                 for (job, _) in group { job.completion(.failure(Self.failure(error))) }
             }
         }

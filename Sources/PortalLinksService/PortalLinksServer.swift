@@ -83,7 +83,8 @@ public final class PortalLinksServer: Service, Sendable {
         let open = connections.withLockedValue { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
         let deadline = ContinuousClock.now + .nanoseconds(configuration.drainTimeout.nanoseconds)
-        while openConnections > 0, ContinuousClock.now < deadline {
+        // Cancelled rather than asked to shut down: no waiting, close at once.
+        while openConnections > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let remaining = connections.withLockedValue { Array($0.values) }

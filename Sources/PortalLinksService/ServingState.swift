@@ -61,13 +61,14 @@ public final class ServingState: Sendable {
 
     private func reload() async throws {
         let snapshot = try await Self.load(from: installation)
-        let previous = current.withLock { current in
-            let previous = current.generation
-            if snapshot.generation >= previous { current = snapshot }
-            return previous
-        }
-        if snapshot.generation > previous {
+        // Swapped and published under the lock, so that a slower, older load never goes back over a newer one.
+        let replaced = current.withLock { current in
+            guard snapshot.generation > current.generation else { return false }
+            current = snapshot
             published.store(snapshot.generation, ordering: .releasing)
+            return true
+        }
+        if replaced {
             logger.info("key ring reloaded", metadata: ["ring.generation": "\(snapshot.generation)"])
         }
     }

@@ -29,6 +29,7 @@ enum ProtobufFields {
         while offset < bytes.count {
             guard let key = readVarint(bytes, at: &offset) else { return nil }
             let wireType = UInt8(key & 7)
+            // As SwiftProtobuf does, the wanted field number with another wire type is skipped as unknown.
             switch wireType {
             case varint:
                 guard readVarint(bytes, at: &offset) != nil else { return nil }

@@ -6,24 +6,27 @@ import PortalLinksCore
 /// `VerifyRequest` and `VerifyResponse` (the tests check both ways).
 public enum VerifyCodec {
     /// Calls `body` with the UTF-8 bytes of the request's token (empty when absent), or returns nil when the
-    /// payload is not a well-formed protobuf message.
+    /// payload is not a VerifyRequest SwiftProtobuf would accept.
     public static func withToken<Result>(in payload: ByteBuffer, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
+        payload.withUnsafeReadableBytes { bytes in token(in: bytes).map(body) }
+    }
+
+    /// Verifies the token in a VerifyRequest payload straight from the frame's bytes; nil when the payload is
+    /// not a VerifyRequest SwiftProtobuf would accept.
+    public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
         payload.withUnsafeReadableBytes { bytes in
-            guard let found = ProtobufFields.lastLengthDelimited(field: 1, in: bytes) else { return nil }
-            let range = found ?? 0..<0
-            let token = UnsafeRawBufferPointer(rebasing: bytes[range])
-            return body(token.bindMemory(to: UInt8.self))
+            token(in: bytes).map { verifier.verify(utf8: $0, at: now) }
         }
     }
 
-    /// Verifies the token in a VerifyRequest payload straight from the frame's bytes; nil when the payload is not
-    /// a well-formed protobuf message.
-    public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
-        payload.withUnsafeReadableBytes { bytes in
-            guard let found = ProtobufFields.lastLengthDelimited(field: 1, in: bytes) else { return nil }
-            let token = UnsafeRawBufferPointer(rebasing: bytes[found ?? 0..<0])
-            return verifier.verify(utf8: token.bindMemory(to: UInt8.self), at: now)
-        }
+    /// Field 1 of the message (its last occurrence), or nil when the message is malformed or the field is not
+    /// valid UTF-8.
+    static func token(in bytes: UnsafeRawBufferPointer) -> UnsafeBufferPointer<UInt8>? {
+        guard let found = ProtobufFields.lastLengthDelimited(field: 1, in: bytes) else { return nil }
+        let token = UnsafeRawBufferPointer(rebasing: bytes[found ?? 0..<0]).bindMemory(to: UInt8.self)
+        // A protobuf string must be UTF-8; ASCII (every real token) needs no further check.
+        if token.contains(where: { $0 >= 0x80 }), String(validating: token, as: UTF8.self) == nil { return nil }
+        return token
     }
 
     /// The most a VerifyResponse can take: two 64-byte texts, 8 + 16 hex digits, two times, and field keys.

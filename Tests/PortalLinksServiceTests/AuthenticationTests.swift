@@ -82,6 +82,29 @@ import Testing
         await verifier.close()
     }
 
+    @Test func aReadFullOfBadHellosMeetsTheLimitAtOnce() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        let raw = try await RawConnection(port: server.port)
+        try await raw.send((1...500).map { Frame.request(.authHello, callID: UInt32($0), payload: Payload.hello("plk_guess\($0)")) })
+        let answers = await raw.receive(500, within: 3)
+        #expect(answers.count <= 3, "no more than the limit of attempts is answered")
+        #expect(answers.allSatisfy { StatusCode(rawValue: $0.header.code) == .unauthenticated })
+        #expect(await raw.closesWithin(2))
+    }
+
+    @Test func aLateRefusalDoesNotUndoALogin() async throws {
+        let server = try await LiveServer.start(reloadInterval: .seconds(3_600))
+        defer { Task { await server.stop() } }
+        let raw = try await RawConnection(port: server.port)
+        try await raw.send([Frame.request(.authHello, callID: 1, payload: Payload.hello("plk_unknown")),
+                            Frame.request(.authHello, callID: 2, payload: Payload.hello(server.verifierKey))])
+        #expect(await raw.receive(2).count == 2)
+        try await raw.send([Frame.request(.linksVerify, callID: 3, payload: Payload.verify("AQ"))])
+        let answer = await raw.receive(1)
+        #expect(answer.first.map { StatusCode(rawValue: $0.header.code) } == .ok)
+    }
+
     @Test func repeatedFailedHellosCloseTheConnection() async throws {
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }

@@ -120,6 +120,41 @@ import Testing
         await unknown.close()
     }
 
+    /// A busy client whose reads keep ending mid-frame is not mistaken for a stalled one.
+    @Test func aBusyPipelineIsNotTimedOut() async throws {
+        let server = try await LiveServer.start { $0.partialFrameTimeout = .milliseconds(300) }
+        defer { Task { await server.stop() } }
+        let raw = try await RawConnection(port: server.port)
+        var stream = ByteBuffer()
+        for index in 1...60 { try FrameEncoder().encode(data: Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer()), out: &stream) }
+        var sent = 0
+        while stream.readableBytes > 0 {
+            // 23-byte pieces: almost every write ends in the middle of a frame; 40 writes over a second.
+            let piece = stream.readSlice(length: min(23, stream.readableBytes))!
+            try await raw.send(Array(piece.readableBytesView))
+            sent += 1
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(sent > 30)
+        let answers = await raw.receive(60)
+        #expect(answers.count == 60, "every call answered; the connection stayed open")
+        #expect(raw.channel.isActive)
+    }
+
+    /// Answers to the good calls before a bad frame in the same read still go out before the connection closes.
+    @Test func callsBeforeABadFrameAreAnswered() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        let raw = try await RawConnection(port: server.port)
+        var bytes = ByteBuffer()
+        for index in 1...2 { try FrameEncoder().encode(data: Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer()), out: &bytes) }
+        bytes.writeBytes([0x02] + Array(repeating: 0, count: 15))
+        try await raw.send(Array(bytes.readableBytesView))
+        let answers = await raw.receive(2)
+        #expect(answers.map(\.header.callID) == [1, 2])
+        #expect(await raw.closesWithin(2))
+    }
+
     @Test func aClientThatStopsHalfwayIsClosed() async throws {
         let server = try await LiveServer.start { $0.partialFrameTimeout = .milliseconds(300) }
         defer { Task { await server.stop() } }

@@ -74,3 +74,18 @@ import Testing
         #expect((try? PortalLinks_V1_VerifyRequest(serializedBytes: bytes)) == nil)
     }
 }
+
+@Suite struct VerifyRequestEdgeTests {
+    @Test func aTokenThatIsNotUTF8IsRefusedLikeSwiftProtobufDoes() {
+        let bytes: [UInt8] = [0x0a, 0x02, 0xc3, 0x28]
+        #expect((try? PortalLinks_V1_VerifyRequest(serializedBytes: bytes)) == nil)
+        #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { $0.count } == nil)
+    }
+
+    /// Field 1 with another wire type is an unknown field to SwiftProtobuf: accepted, token empty.
+    @Test(arguments: [[0x08, 0x01] as [UInt8], [0x0d, 1, 2, 3, 4]])
+    func fieldOneWithAnotherWireTypeIsSkippedLikeSwiftProtobufDoes(_ bytes: [UInt8]) throws {
+        #expect(try PortalLinks_V1_VerifyRequest(serializedBytes: bytes).token == "")
+        #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { $0.count } == 0)
+    }
+}

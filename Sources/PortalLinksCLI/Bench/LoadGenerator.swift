@@ -147,6 +147,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 }
             } else {
                 fill(context)
+                finishIfDone(context)
             }
             return
         }
