@@ -24,6 +24,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Bytes of a frame that has not fully arrived yet.
     private var unfinished: ByteBuffer?
     private var unfinishedTimer: Scheduled<Void>?
+    /// When the frame now unfinished started to arrive; nil while no frame is unfinished.
+    private var unfinishedSince: NIODeadline?
     private let metrics: ServerMetrics
     private var batch = MetricsBatch()
     /// When the call being handled inline was read, for the latency histogram.
@@ -96,24 +98,33 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         guard bytes.readableBytes > 0, !closing else {
-            unfinishedTimer?.cancel()
-            unfinishedTimer = nil
+            unfinishedSince = nil
             return
         }
-        // Keep just the unhandled bytes (at most one frame while calls flow), not the storage already handled.
-        var rest = context.channel.allocator.buffer(capacity: bytes.readableBytes)
-        rest.writeBuffer(&bytes)
-        unfinished = rest
+        // Keep just the unhandled bytes (at most one frame while calls flow), not the bytes already handled.
+        bytes.discardReadBytes()
+        unfinished = bytes
         if inFlight >= configuration.maximumInFlight {
-            // Waiting for capacity, not for the client: no frame timeout meanwhile.
-            unfinishedTimer?.cancel()
-            unfinishedTimer = nil
-        } else if progressed || unfinishedTimer == nil {
-            // The unfinished frame's clock starts with the read that began it.
-            unfinishedTimer?.cancel()
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            unfinishedTimer = context.eventLoop.scheduleTask(in: configuration.partialFrameTimeout) {
-                bound.value.0.close(bound.value.1, reason: "a frame stayed unfinished too long")
+            unfinishedSince = nil  // waiting for capacity, not for the client: no frame timeout meanwhile
+        } else if progressed || unfinishedSince == nil {
+            unfinishedSince = readAt  // the unfinished frame's clock starts with the read that began it
+        }
+        if unfinishedSince != nil, unfinishedTimer == nil { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
+    }
+
+    /// One timer per connection at most, checking the unfinished frame's age when it fires rather than being
+    /// rescheduled on every read.
+    private func scheduleFrameCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        unfinishedTimer = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            handler.unfinishedTimer = nil
+            guard let since = handler.unfinishedSince else { return }
+            let remaining = handler.configuration.partialFrameTimeout - (NIODeadline.now() - since)
+            if remaining <= .zero {
+                handler.close(context, reason: "a frame stayed unfinished too long")
+            } else {
+                handler.scheduleFrameCheck(context, in: remaining)
             }
         }
     }
