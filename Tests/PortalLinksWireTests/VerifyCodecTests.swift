@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 @testable import PortalLinksCore
 import PortalLinksMessages
@@ -87,5 +88,32 @@ import Testing
     func fieldOneWithAnotherWireTypeIsSkippedLikeSwiftProtobufDoes(_ bytes: [UInt8]) throws {
         #expect(try PortalLinks_V1_VerifyRequest(serializedBytes: bytes).token == "")
         #expect(VerifyCodec.withToken(in: ByteBuffer(bytes: bytes)) { $0.count } == 0)
+    }
+}
+
+/// The header's method ids and status codes are written by hand in the wire module; they must stay the
+/// numbers wire.proto publishes to other-language clients.
+@Suite struct HeaderConstantsMatchTheProto {
+    @Test func methodIDs() {
+        let pairs: [(MethodID, PortalLinks_V1_Method)] = [
+            (.healthCheck, .healthCheck), (.authHello, .authHello), (.linksVerify, .linksVerify), (.linksIssue, .linksIssue),
+        ]
+        for (wire, proto) in pairs { #expect(Int(wire.rawValue) == proto.rawValue, "\(wire)") }
+        #expect(PortalLinks_V1_Method.allCases.filter { $0 != .unspecified }.count == pairs.count, "every proto method has an id here")
+    }
+
+    @Test func statusCodes() {
+        for proto in PortalLinks_V1_StatusCode.allCases {
+            let wire = StatusCode(rawValue: UInt16(proto.rawValue))
+            #expect("STATUS_CODE_\(wire.description)" == "\(proto)".uppercasedSnakeCase(prefix: "STATUS_CODE_"), "\(proto)")
+        }
+        #expect(StatusCode.unauthenticated.rawValue == 16 && StatusCode.deadlineExceeded.rawValue == 4)
+    }
+}
+
+extension String {
+    /// `permissionDenied` → `STATUS_CODE_PERMISSION_DENIED`, to compare SwiftProtobuf's case names with the wire names.
+    func uppercasedSnakeCase(prefix: String) -> String {
+        prefix + unicodeScalars.map { CharacterSet.uppercaseLetters.contains($0) ? "_\($0)" : "\($0)" }.joined().uppercased()
     }
 }
