@@ -37,6 +37,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private var snapshot: ServingSnapshot
     private var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
+    /// The caller's scopes for the hot methods, looked up once per Hello rather than once per call.
+    private var mayVerify = false
+    private var mayIssue = false
+    /// The last read or answer; the idle timer closes the connection when it is older than the idle timeout.
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
     private var failedHellos = 0
     /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
     private var reloadedForHello = false
@@ -65,13 +71,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         if let peer = context.remoteAddress { logger[metadataKey: "connection.peer"] = "\(peer)" }
         logger.debug("connection opened")
+        lastActivity = .now()
+        scheduleIdleCheck(context, in: configuration.idleTimeout)
         context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        unfinishedTimer?.cancel()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         // One clock reading per read: every call in it was received at this moment.
         readAt = .now()
+        lastActivity = readAt
         wallClock = Int64(NIODeadline.wallClockSeconds)
         if var earlier = unfinished {
             earlier.writeBuffer(&bytes)
@@ -87,16 +102,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func processReceived(_ context: ChannelHandlerContext) {
         guard var bytes = unfinished else { return }
         unfinished = nil
-        var progressed = false
-        do {
-            while !closing, !refusing, inFlight < configuration.maximumInFlight, let frame = try decoder.nextFrame(from: &bytes) {
-                progressed = true
-                handle(context, frame)
+        // Frames are handled where they lie in the read buffer: a pipelined batch of Verify calls costs no
+        // buffer slice, no copy and no protobuf object per call.
+        var consumed = 0
+        var failure: FrameError?
+        bytes.withUnsafeReadableBytes { received in
+            while !closing, !refusing, inFlight < configuration.maximumInFlight {
+                let rest = UnsafeRawBufferPointer(rebasing: received[consumed...])
+                let header: FrameHeader
+                do throws(FrameError) {
+                    guard let complete = try decoder.nextHeader(in: rest) else { break }
+                    header = complete
+                } catch {
+                    failure = error
+                    break
+                }
+                let frameLength = FrameHeader.byteCount + Int(header.payloadLength)
+                consumed += frameLength
+                handle(context, header, payload: UnsafeRawBufferPointer(rebasing: rest[FrameHeader.byteCount..<frameLength]))
             }
-        } catch {
-            errorCaught(context: context, error: error)
+        }
+        if let failure {
+            errorCaught(context: context, error: failure)
             return
         }
+        bytes.moveReaderIndex(forwardBy: consumed)
+        let progressed = consumed > 0
         guard bytes.readableBytes > 0, !closing else {
             unfinishedSince = nil
             return
@@ -129,24 +160,44 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func handle(_ context: ChannelHandlerContext, _ frame: Frame) {
-        if draining || state.isDraining, MethodID(rawValue: frame.header.code) != .healthCheck {
-            respond(context, frame, .unavailable, message: "the server is shutting down")
+    /// Closes the connection once nothing has been read or answered for the idle timeout, checking when the
+    /// timer fires rather than rescheduling it on every read.
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            handler.idleTimer = nil
+            guard !handler.closing else { return }
+            let remaining = handler.configuration.idleTimeout - (NIODeadline.now() - handler.lastActivity)
+            if remaining > .zero {
+                handler.scheduleIdleCheck(context, in: remaining)
+            } else if handler.inFlight > 0 {
+                handler.scheduleIdleCheck(context, in: handler.configuration.idleTimeout)  // still working for it
+            } else {
+                handler.close(context, reason: "idle")
+            }
+        }
+    }
+
+    private func handle(_ context: ChannelHandlerContext, _ header: FrameHeader, payload: UnsafeRawBufferPointer) {
+        let method = MethodID(rawValue: header.code)
+        if draining || state.isDraining, method != .healthCheck {
+            respond(context, header, .unavailable, message: "the server is shutting down")
             return
         }
         refreshSnapshot()
-        switch MethodID(rawValue: frame.header.code) {
-        case .healthCheck: health(context, frame)
-        case .authHello: hello(context, frame)
+        switch method {
         case .linksVerify:
-            guard authorise(context, frame, scope: "verify") else { return }
-            verify(context, frame)
+            guard authorise(context, header, allowed: mayVerify, scope: "verify") else { return }
+            verify(context, header, payload)
+        case .healthCheck: health(context, header, payload)
+        case .authHello: hello(context, header, payload)
         case .linksIssue:
-            guard authorise(context, frame, scope: "issue") else { return }
+            guard authorise(context, header, allowed: mayIssue, scope: "issue") else { return }
             // Only Issue waits, so only Issue needs the time of receipt for its deadline.
-            issue(context, frame, receivedAt: readAt)
+            issue(context, header, payload, receivedAt: readAt)
         default:
-            respond(context, frame, .unimplemented, message: "unknown method \(frame.header.code)")
+            respond(context, header, .unimplemented, message: "unknown method \(header.code)")
         }
     }
 
@@ -157,8 +208,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
-            close(context, reason: "idle")
         case is DrainEvent:
             draining = true
             if inFlight == 0 { close(context, reason: "draining") }
@@ -194,28 +243,28 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Methods
 
-    private func health(_ context: ChannelHandlerContext, _ frame: Frame) {
-        guard let request: PortalLinks_V1_HealthCheckRequest = decode(context, frame) else { return }
+    private func health(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
+        guard let request: PortalLinks_V1_HealthCheckRequest = decode(context, header, payload) else { return }
         guard request.service.isEmpty || request.service == "portal_links.v1" else {
-            respond(context, frame, .notFound, message: "unknown service")
+            respond(context, header, .notFound, message: "unknown service")
             return
         }
         var response = PortalLinks_V1_HealthCheckResponse()
         response.status = draining || state.isDraining ? .notServing : .serving
-        respond(context, frame, response)
+        respond(context, header, response)
     }
 
-    private func hello(_ context: ChannelHandlerContext, _ frame: Frame) {
-        guard let request: PortalLinks_V1_HelloRequest = decode(context, frame) else { return }
+    private func hello(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
+        guard let request: PortalLinks_V1_HelloRequest = decode(context, header, payload) else { return }
         let keyHash = SHA256.hash(Array(request.apiKey.utf8))
         if let found = snapshot.caller(keyHash: keyHash) {
-            accept(context, frame, keyHash: keyHash, caller: found)
+            accept(context, header, keyHash: keyHash, caller: found)
             return
         }
         // Counted as a failure now, so that a read full of Hellos meets the limit at once.
         failedHellos += 1
         guard !reloadedForHello, failedHellos < configuration.maximumFailedHellos else {
-            refuseHello(context, frame)
+            refuseHello(context, header)
             return
         }
         // The caller may have been added a moment ago: reload once per connection (and at most every 250 ms
@@ -224,50 +273,56 @@ final class ConnectionHandler: ChannelDuplexHandler {
         afterReload(context) { handler, context in
             if let found = handler.snapshot.caller(keyHash: keyHash) {
                 handler.failedHellos -= 1
-                handler.accept(context, frame, keyHash: keyHash, caller: found)
+                handler.accept(context, header, keyHash: keyHash, caller: found)
             } else {
-                handler.refuseHello(context, frame)
+                handler.refuseHello(context, header)
             }
         }
     }
 
-    private func accept(_ context: ChannelHandlerContext, _ frame: Frame, keyHash: [UInt8], caller found: ServingSnapshot.Caller) {
-        caller = (keyHash, found)
+    private func accept(_ context: ChannelHandlerContext, _ header: FrameHeader, keyHash: [UInt8], caller found: ServingSnapshot.Caller) {
+        setCaller((keyHash, found))
         logger[metadataKey: "caller"] = "\(found.name)"
         var response = PortalLinks_V1_HelloResponse()
         response.caller = found.name
         response.scopes = found.scopes.sorted()
-        respond(context, frame, response)
+        respond(context, header, response)
+    }
+
+    private func setCaller(_ new: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?) {
+        caller = new
+        mayVerify = new?.caller.scopes.contains("verify") ?? false
+        mayIssue = new?.caller.scopes.contains("issue") ?? false
     }
 
     /// Refuses a Hello already counted in `failedHellos`. An earlier successful Hello stays in force.
-    private func refuseHello(_ context: ChannelHandlerContext, _ frame: Frame) {
+    private func refuseHello(_ context: ChannelHandlerContext, _ header: FrameHeader) {
         logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
-        respond(context, frame, .unauthenticated, message: "unknown or revoked API key")
+        respond(context, header, .unauthenticated, message: "unknown or revoked API key")
         if failedHellos >= configuration.maximumFailedHellos {
             refusing = true
             if inFlight == 0 { close(context, reason: "too many failed hellos") }
         }
     }
 
-    private func verify(_ context: ChannelHandlerContext, _ frame: Frame) {
-        guard let verification = VerifyCodec.verify(frame.payload, with: snapshot.verifier, at: wallClock) else {
-            respond(context, frame, .invalidArgument, message: "the payload is not a VerifyRequest")
+    private func verify(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
+        guard let verification = snapshot.verify(payload, at: wallClock) else {
+            respond(context, header, .invalidArgument, message: "the payload is not a VerifyRequest")
             return
         }
         if verification.reason == .unknownKey {
-            verifyAfterReload(context, frame)
+            verifyAfterReload(context, header, ByteBuffer(bytes: payload))
             return
         }
-        respondVerification(context, frame, verification)
+        respondVerification(context, header, verification)
     }
 
     /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
-    private func verifyAfterReload(_ context: ChannelHandlerContext, _ frame: Frame) {
+    private func verifyAfterReload(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: ByteBuffer) {
         afterReload(context) { handler, context in
             let now = Int64(NIODeadline.wallClockSeconds)
-            let verification = VerifyCodec.verify(frame.payload, with: handler.snapshot.verifier, at: now)!
-            handler.respondVerification(context, frame, verification)
+            let verification = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: now)!
+            handler.respondVerification(context, header, verification)
         }
     }
 
@@ -293,19 +348,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func respondVerification(_ context: ChannelHandlerContext, _ frame: Frame, _ verification: LinkVerification) {
+    private func respondVerification(_ context: ChannelHandlerContext, _ header: FrameHeader, _ verification: LinkVerification) {
         batch.recordVerify(verification.reason)
-        appendOutput(context, frame, status: .ok) { VerifyCodec.writeResponse(verification, to: &$0) }
+        batch.record(method: header.code, status: .ok)
+        if output == nil { output = context.channel.allocator.buffer(capacity: Self.outputCapacity) }
+        VerifyCodec.writeResponseFrame(callID: header.callID, verification, to: &output!)
         if !verification.isValid, let reason = verification.reason {
             logger.debug("link refused", metadata: ["link.reason": "\(reason.rawValue)",
                                                     "link.id": "\(verification.linkID?.description ?? "-")"])
         }
     }
 
-    private func issue(_ context: ChannelHandlerContext, _ frame: Frame, receivedAt: NIODeadline) {
-        guard let request: PortalLinks_V1_IssueRequest = decode(context, frame) else { return }
-        let deadline: NIODeadline? = frame.header.deadlineMilliseconds == 0
-            ? nil : receivedAt + .milliseconds(Int64(frame.header.deadlineMilliseconds))
+    private func issue(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
+                       receivedAt: NIODeadline) {
+        guard let request: PortalLinks_V1_IssueRequest = decode(context, header, payload) else { return }
+        let deadline: NIODeadline? = header.deadlineMilliseconds == 0
+            ? nil : receivedAt + .milliseconds(Int64(header.deadlineMilliseconds))
         startCall()
         let loop = context.eventLoop
         let box = NIOLoopBound((self, context), eventLoop: loop)
@@ -315,8 +373,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let (handler, context) = box.value
                 handler.readAt = receivedAt
                 switch outcome {
-                case .success(let response): handler.respond(context, frame, response)
-                case .failure(let failure): handler.respond(context, frame, failure.status, message: failure.message)
+                case .success(let response): handler.respond(context, header, response)
+                case .failure(let failure): handler.respond(context, header, failure.status, message: failure.message)
                 }
                 handler.flushOutput(context)
                 handler.finishCall(context)
@@ -331,52 +389,61 @@ final class ConnectionHandler: ChannelDuplexHandler {
         snapshot = state.snapshot
         // A caller revoked since its Hello loses its authentication with the next call.
         if let current = caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
-            caller = nil
+            setCaller(nil)
         }
     }
 
-    private func authorise(_ context: ChannelHandlerContext, _ frame: Frame, scope: String) -> Bool {
-        guard let caller else {
-            respond(context, frame, .unauthenticated, message: "call Auth.Hello with an API key first")
-            return false
+    /// `allowed` is the caller's scope for this method, looked up at Hello.
+    private func authorise(_ context: ChannelHandlerContext, _ header: FrameHeader, allowed: Bool, scope: String) -> Bool {
+        if allowed { return true }
+        if let caller {
+            respond(context, header, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope) scope")
+        } else {
+            respond(context, header, .unauthenticated, message: "call Auth.Hello with an API key first")
         }
-        guard caller.caller.scopes.contains(scope) else {
-            respond(context, frame, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope) scope")
-            return false
-        }
-        return true
+        return false
     }
 
-    private func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ frame: Frame) -> Message? {
+    private func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
+                                                        _ payload: UnsafeRawBufferPointer) -> Message? {
         do {
-            return try Message(serializedBytes: Array(frame.payload.readableBytesView))
+            return try Message(serializedBytes: Array(payload))
         } catch {
-            respond(context, frame, .invalidArgument, message: "the payload is not a \(Message.protoMessageName)")
+            respond(context, header, .invalidArgument, message: "the payload is not a \(Message.protoMessageName)")
             return nil
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ message: some SwiftProtobuf.Message) {
+    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ message: some SwiftProtobuf.Message) {
         let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
-        appendOutput(context, frame, status: .ok) { $0.writeBytes(bytes) }
+        appendOutput(context, header, status: .ok) { $0.writeBytes(bytes) }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ frame: Frame, _ status: StatusCode, message: String) {
+    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String) {
         var error = PortalLinks_V1_Error()
         error.message = message
         let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
-        appendOutput(context, frame, status: status) { $0.writeBytes(bytes) }
+        appendOutput(context, header, status: status) { $0.writeBytes(bytes) }
     }
 
-    private func appendOutput(_ context: ChannelHandlerContext, _ frame: Frame, status: StatusCode,
+    /// Room for a batch of pipelined answers before the buffer has to grow.
+    private static let outputCapacity = 4_096
+
+    private func appendOutput(_ context: ChannelHandlerContext, _ header: FrameHeader, status: StatusCode,
                               payload: (inout ByteBuffer) -> Void) {
-        if output == nil { output = context.channel.allocator.buffer(capacity: 4_096) }
-        output!.writeResponseFrame(status: status, callID: frame.header.callID, writePayload: payload)
-        batch.record(method: frame.header.code, status: status, nanoseconds: (NIODeadline.now() - readAt).nanoseconds)
+        if output == nil { output = context.channel.allocator.buffer(capacity: Self.outputCapacity) }
+        output!.writeResponseFrame(status: status, callID: header.callID, writePayload: payload)
+        batch.record(method: header.code, status: status)
     }
 
+    /// Writes the answers gathered so far. Their latency, from the read that brought them to this write, is
+    /// taken here: one clock reading for the batch.
     private func flushOutput(_ context: ChannelHandlerContext) {
-        batch.flush(into: metrics)
+        if batch.hasPending {
+            let now = NIODeadline.now()
+            lastActivity = now
+            batch.flush(into: metrics, latency: now - readAt)
+        }
         if let pending = output, pending.readableBytes > 0 {
             output = nil
             context.write(wrapOutboundOut(pending), promise: nil)

@@ -124,7 +124,6 @@ public final class PortalLinksServer: Service, Sendable {
             if let sslContext {
                 try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
             }
-            try pipeline.addHandler(IdleStateHandler(allTimeout: configuration.idleTimeout))
             try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, metrics: metrics, configuration: configuration,
                                                       logger: logger))
         }

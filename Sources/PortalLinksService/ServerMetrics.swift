@@ -1,3 +1,4 @@
+import NIOCore
 import PortalLinksCore
 import PortalLinksWire
 import Synchronization
@@ -21,6 +22,7 @@ public final class ServerMetrics: Sendable {
     fileprivate let latencyNanoseconds: AtomicArray
 
     public init() {
+        assert(Self.methods.enumerated().allSatisfy { $1.rawValue == $0 + 1 }, "methodSlot assumes ids 1...n in order")
         requests = AtomicArray(count: (Self.methods.count + 1) * Self.statusCount)
         verifyResults = AtomicArray(count: Self.reasonSlots)
         latencyBuckets = AtomicArray(count: (Self.methods.count + 1) * (Self.latencyBounds.count + 1))
@@ -28,7 +30,8 @@ public final class ServerMetrics: Sendable {
     }
 
     static func methodSlot(_ method: UInt16) -> Int {
-        methods.firstIndex(of: MethodID(rawValue: method)) ?? methods.count
+        // Method ids 1...4 are the slots' order; anything else counts as "other".
+        (1...UInt16(methods.count)).contains(method) ? Int(method) - 1 : methods.count
     }
 
     static func bucket(nanoseconds: Int64) -> Int {
@@ -52,7 +55,7 @@ public final class ServerMetrics: Sendable {
             let name = slot == 0 ? "valid" : (VerifyReason(wireValue: slot)?.rawValue ?? "unknown")
             out += "portal_links_verify_results_total{result=\"\(name)\"} \(verifyResults[slot])\n"
         }
-        out += "# HELP portal_links_request_duration_seconds Time from reading a call to queueing its answer.\n# TYPE portal_links_request_duration_seconds histogram\n"
+        out += "# HELP portal_links_request_duration_seconds Time from reading a call to writing its answer.\n# TYPE portal_links_request_duration_seconds histogram\n"
         let bucketCount = Self.latencyBounds.count + 1
         for slot in 0...Self.methods.count {
             var cumulative = 0
@@ -78,35 +81,45 @@ public final class ServerMetrics: Sendable {
     static func methodName(_ slot: Int) -> String { slot < methods.count ? methods[slot].description : "other" }
 }
 
-/// One connection's counts since its last read completed. Lives on the connection's event loop.
+/// One connection's counts since its answers were last written. Lives on the connection's event loop; the
+/// flush touches only the rows that changed, so a batch of one method costs a few atomic adds.
 struct MetricsBatch {
     private var requests = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * ServerMetrics.statusCount)
     private var verifyResults = [Int](repeating: 0, count: ServerMetrics.reasonSlots)
-    private var latencyBuckets = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * (ServerMetrics.latencyBounds.count + 1))
-    private var latencyNanoseconds = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
-    private var pending = false
+    /// Calls answered since the last flush, by method slot: they all get the latency measured at the flush.
+    private var answered = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
+    private var verified = false
+    private(set) var hasPending = false
 
-    mutating func record(method: UInt16, status: StatusCode, nanoseconds: Int64) {
+    mutating func record(method: UInt16, status: StatusCode) {
         let slot = ServerMetrics.methodSlot(method)
         requests[slot * ServerMetrics.statusCount + min(Int(status.rawValue), ServerMetrics.statusCount - 1)] += 1
-        latencyBuckets[slot * (ServerMetrics.latencyBounds.count + 1) + ServerMetrics.bucket(nanoseconds: nanoseconds)] += 1
-        latencyNanoseconds[slot] += Int(nanoseconds)
-        pending = true
+        answered[slot] += 1
+        hasPending = true
     }
 
     mutating func recordVerify(_ reason: VerifyReason?) {
         verifyResults[reason?.wireValue ?? 0] += 1
-        pending = true
+        verified = true
+        hasPending = true
     }
 
-    /// Adds what was counted to `metrics` and starts again from zero.
-    mutating func flush(into metrics: ServerMetrics) {
-        guard pending else { return }
-        metrics.requests.add(&requests)
-        metrics.verifyResults.add(&verifyResults)
-        metrics.latencyBuckets.add(&latencyBuckets)
-        metrics.latencyNanoseconds.add(&latencyNanoseconds)
-        pending = false
+    /// Adds what was counted to `metrics`, every answered call taking `latency`, and starts again from zero.
+    mutating func flush(into metrics: ServerMetrics, latency: TimeAmount) {
+        guard hasPending else { return }
+        let bucket = ServerMetrics.bucket(nanoseconds: latency.nanoseconds)
+        for slot in answered.indices where answered[slot] != 0 {
+            let calls = answered[slot]
+            metrics.latencyBuckets.add(calls, at: slot * (ServerMetrics.latencyBounds.count + 1) + bucket)
+            metrics.latencyNanoseconds.add(calls * Int(latency.nanoseconds), at: slot)
+            metrics.requests.add(&requests, in: slot * ServerMetrics.statusCount..<(slot + 1) * ServerMetrics.statusCount)
+            answered[slot] = 0
+        }
+        if verified {
+            metrics.verifyResults.add(&verifyResults, in: verifyResults.indices)
+            verified = false
+        }
+        hasPending = false
     }
 }
 
@@ -128,9 +141,15 @@ final class AtomicArray: Sendable {
 
     subscript(index: Int) -> Int { values[index].load(ordering: .relaxed) }
 
-    /// Adds each non-zero local count, then zeroes it.
-    func add(_ local: inout [Int]) {
-        for index in local.indices where local[index] != 0 {
+    func add(_ amount: Int, at index: Int) {
+        precondition(index >= 0 && index < count)
+        values[index].add(amount, ordering: .relaxed)
+    }
+
+    /// Adds each non-zero local count in `range`, then zeroes it.
+    func add(_ local: inout [Int], in range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count && local.count == count)
+        for index in range where local[index] != 0 {
             values[index].add(local[index], ordering: .relaxed)
             local[index] = 0
         }

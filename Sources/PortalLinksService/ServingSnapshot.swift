@@ -1,5 +1,6 @@
 import PortalLinksCore
 import PortalLinksStore
+import PortalLinksWire
 
 /// Everything a connection needs to answer without I/O: the verifier and the active callers, as of one
 /// store generation.
@@ -25,4 +26,10 @@ public final class ServingSnapshot: Sendable {
     }
 
     func caller(keyHash: [UInt8]) -> Caller? { callersByKeyHash[keyHash] }
+
+    /// Verifies the token in a VerifyRequest payload. A method here, so that the verifier is used in place
+    /// rather than copied out of the snapshot (a retain per table) on every call.
+    func verify(_ payload: UnsafeRawBufferPointer, at now: Int64) -> LinkVerification? {
+        VerifyCodec.verify(payload, with: verifier, at: now)
+    }
 }

@@ -29,15 +29,28 @@ public struct FrameDecoder: ByteToMessageDecoder {
     /// Takes the whole frame at the start of `buffer`, or returns nil (consuming nothing) when more bytes are
     /// needed. The header is checked as soon as its 16 bytes are in.
     public func nextFrame(from buffer: inout ByteBuffer) throws(FrameError) -> Frame? {
-        guard let header = FrameHeader.peek(in: buffer) else { return nil }
+        guard let header = buffer.withUnsafeReadableBytes({ FrameHeader.peek(in: $0) }),
+              try isComplete(header, available: buffer.readableBytes)
+        else { return nil }
+        buffer.moveReaderIndex(forwardBy: FrameHeader.byteCount)
+        return Frame(header: header, payload: buffer.readSlice(length: Int(header.payloadLength))!)
+    }
+
+    /// The header of the frame at the start of `bytes` once the whole frame is there; nil (while the header
+    /// checks out) when more bytes are needed.
+    public func nextHeader(in bytes: UnsafeRawBufferPointer) throws(FrameError) -> FrameHeader? {
+        guard let header = FrameHeader.peek(in: bytes), try isComplete(header, available: bytes.count) else { return nil }
+        return header
+    }
+
+    /// Checks a header as soon as it is in, then tells whether its whole frame is among `available` bytes.
+    private func isComplete(_ header: FrameHeader, available: Int) throws(FrameError) -> Bool {
         guard header.version == expectedVersion else { throw FrameError.unsupportedVersion(header.version) }
         guard header.flags == 0 else { throw FrameError.unsupportedFlags(header.flags) }
         guard header.payloadLength <= maximumPayload else {
             throw FrameError.payloadTooLarge(length: Int(header.payloadLength), limit: maximumPayload)
         }
-        guard buffer.readableBytes >= FrameHeader.byteCount + Int(header.payloadLength) else { return nil }
-        buffer.moveReaderIndex(forwardBy: FrameHeader.byteCount)
-        return Frame(header: header, payload: buffer.readSlice(length: Int(header.payloadLength))!)
+        return available >= FrameHeader.byteCount + Int(header.payloadLength)
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {

@@ -32,11 +32,27 @@ public struct FrameHeader: Hashable, Sendable {
 
     /// Reads a header without consuming it; nil when fewer than 16 bytes are readable.
     static func peek(in buffer: ByteBuffer) -> FrameHeader? {
-        guard let (version, flags, code, callID, deadline, length) = buffer.getMultipleIntegers(
-            at: buffer.readerIndex, as: (UInt8, UInt8, UInt16, UInt32, UInt32, UInt32).self)
-        else { return nil }
-        return FrameHeader(version: version, flags: flags, code: code, callID: callID, deadlineMilliseconds: deadline,
-                           payloadLength: length)
+        buffer.withUnsafeReadableBytes { peek(in: $0) }
+    }
+
+    /// Reads the header at the start of `bytes`; nil when there are fewer than 16.
+    static func peek(in bytes: UnsafeRawBufferPointer) -> FrameHeader? {
+        guard bytes.count >= byteCount else { return nil }
+        return FrameHeader(version: bytes[0], flags: bytes[1],
+                           code: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
+                           callID: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+                           deadlineMilliseconds: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                           payloadLength: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+    }
+
+    /// Stores a response header for `status` and `callID` at the start of `memory` (at least 16 bytes).
+    static func storeResponse(status: StatusCode, callID: UInt32, payloadLength: Int, in memory: UnsafeMutableRawBufferPointer) {
+        memory.storeBytes(of: responseVersion, toByteOffset: 0, as: UInt8.self)
+        memory.storeBytes(of: 0, toByteOffset: 1, as: UInt8.self)
+        memory.storeBytes(of: status.rawValue.bigEndian, toByteOffset: 2, as: UInt16.self)
+        memory.storeBytes(of: callID.bigEndian, toByteOffset: 4, as: UInt32.self)
+        memory.storeBytes(of: 0, toByteOffset: 8, as: UInt32.self)
+        memory.storeBytes(of: UInt32(payloadLength).bigEndian, toByteOffset: 12, as: UInt32.self)
     }
 
     func write(to buffer: inout ByteBuffer) {

@@ -14,9 +14,12 @@ public enum VerifyCodec {
     /// Verifies the token in a VerifyRequest payload straight from the frame's bytes; nil when the payload is
     /// not a VerifyRequest SwiftProtobuf would accept.
     public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
-        payload.withUnsafeReadableBytes { bytes in
-            token(in: bytes).map { verifier.verify(utf8: $0, at: now) }
-        }
+        payload.withUnsafeReadableBytes { verify($0, with: verifier, at: now) }
+    }
+
+    /// The same, from payload bytes still in the connection's read buffer.
+    public static func verify(_ payload: UnsafeRawBufferPointer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
+        token(in: payload).map { verifier.verify(utf8: $0, at: now) }
     }
 
     /// Field 1 of the message (its last occurrence), or nil when the message is malformed or the field is not
@@ -35,52 +38,69 @@ public enum VerifyCodec {
     /// Writes the `VerifyResponse` for `verification` to `buffer`, straight into its memory.
     public static func writeResponse(_ verification: LinkVerification, to buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumResponseBytes) { memory in
-            var out = FieldWriter(memory: memory)
-            if verification.isValid { out.varintField(1, 1) }
-            if let claims = verification.claims {
-                switch claims.clientID {
-                case .uuid(let uuid):
-                    out.key(2, wireType: ProtobufFields.lengthDelimited)
-                    out.varint(36)
-                    out.hex(uuid.high >> 32, digits: 8)
-                    out.byte(UInt8(ascii: "-"))
-                    out.hex(uuid.high >> 16 & 0xffff, digits: 4)
-                    out.byte(UInt8(ascii: "-"))
-                    out.hex(uuid.high & 0xffff, digits: 4)
-                    out.byte(UInt8(ascii: "-"))
-                    out.hex(uuid.low >> 48, digits: 4)
-                    out.byte(UInt8(ascii: "-"))
-                    out.hex(uuid.low & 0xffff_ffff_ffff, digits: 12)
-                case .text(let text):
-                    out.stringField(2, text)
-                }
-                if let name = claims.displayName { out.stringField(3, name) }
-                out.varintField(4, UInt64(bitPattern: claims.expiresAt))
-                out.varintField(5, UInt64(bitPattern: claims.issuedAt))
-                out.key(6, wireType: ProtobufFields.lengthDelimited)
-                out.varint(8)
-                out.hex(UInt64(claims.keyID.rawValue), digits: 8)
-            }
-            if let reason = verification.reason { out.varintField(7, UInt64(reason.wireValue)) }
-            if let linkID = verification.linkID {
-                out.key(8, wireType: ProtobufFields.lengthDelimited)
-                out.varint(16)
-                out.hex(linkID.rawValue, digits: 16)
-            }
-            return out.position
+            writeResponse(verification, into: memory)
         }
+    }
+
+    /// Writes a whole response frame (status OK) carrying the `VerifyResponse` for `verification`: one write
+    /// into the buffer's memory, header included.
+    public static func writeResponseFrame(callID: UInt32, _ verification: LinkVerification, to buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.byteCount + maximumResponseBytes) { memory in
+            let length = writeResponse(verification, into: UnsafeMutableRawBufferPointer(rebasing: memory[FrameHeader.byteCount...]))
+            FrameHeader.storeResponse(status: .ok, callID: callID, payloadLength: length, in: memory)
+            return FrameHeader.byteCount + length
+        }
+    }
+
+    /// Writes the message into `memory` (at least `maximumResponseBytes`) and returns its length.
+    private static func writeResponse(_ verification: LinkVerification, into memory: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(memory.count >= maximumResponseBytes)
+        var out = FieldWriter(memory: memory)
+        if verification.isValid { out.varintField(1, 1) }
+        if let claims = verification.claims {
+            switch claims.clientID {
+            case .uuid(let uuid):
+                out.key(2, wireType: ProtobufFields.lengthDelimited)
+                out.varint(36)
+                out.hex(uuid.high >> 32, digits: 8)
+                out.byte(UInt8(ascii: "-"))
+                out.hex(uuid.high >> 16 & 0xffff, digits: 4)
+                out.byte(UInt8(ascii: "-"))
+                out.hex(uuid.high & 0xffff, digits: 4)
+                out.byte(UInt8(ascii: "-"))
+                out.hex(uuid.low >> 48, digits: 4)
+                out.byte(UInt8(ascii: "-"))
+                out.hex(uuid.low & 0xffff_ffff_ffff, digits: 12)
+            case .text(let text):
+                out.stringField(2, text)
+            }
+            if let name = claims.displayName { out.stringField(3, name) }
+            out.varintField(4, UInt64(bitPattern: claims.expiresAt))
+            out.varintField(5, UInt64(bitPattern: claims.issuedAt))
+            out.key(6, wireType: ProtobufFields.lengthDelimited)
+            out.varint(8)
+            out.hex(UInt64(claims.keyID.rawValue), digits: 8)
+        }
+        if let reason = verification.reason { out.varintField(7, UInt64(reason.wireValue)) }
+        if let linkID = verification.linkID {
+            out.key(8, wireType: ProtobufFields.lengthDelimited)
+            out.varint(16)
+            out.hex(linkID.rawValue, digits: 16)
+        }
+        return out.position
     }
 }
 
-/// Protobuf fields written into raw memory that is known to be large enough.
+/// Protobuf fields written into raw memory that the caller has checked is large enough for the message
+/// (`maximumResponseBytes`), so single bytes go in without a bounds check each.
 struct FieldWriter {
-    let memory: UnsafeMutableRawBufferPointer
+    let base: UnsafeMutablePointer<UInt8>
     var position = 0
 
-    init(memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+    init(memory: UnsafeMutableRawBufferPointer) { base = memory.baseAddress!.assumingMemoryBound(to: UInt8.self) }
 
     mutating func byte(_ value: UInt8) {
-        memory[position] = value
+        base[position] = value
         position += 1
     }
 
@@ -108,19 +128,35 @@ struct FieldWriter {
             guard !utf8.isEmpty else { return }
             key(field, wireType: ProtobufFields.lengthDelimited)
             varint(UInt64(utf8.count))
-            UnsafeMutableRawBufferPointer(rebasing: memory[position..<(position + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+            (base + position).update(from: utf8.baseAddress!, count: utf8.count)
             position += utf8.count
         }
     }
 
-    private static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
-
+    /// `count` (4, 8, 12 or 16) lowercase hex digits of the low bits of `value`, eight at a time.
     mutating func hex(_ value: UInt64, digits count: Int) {
-        withUnsafeBytes(of: Self.digits) { table in
-            for index in 0..<count {
-                byte(table[Int(value >> (UInt64(count - 1 - index) * 4) & 0xf)])
+        var remaining = count
+        while remaining > 0 {
+            let chunk = min(remaining, 8)
+            remaining -= chunk
+            let digits = Self.hexDigits(UInt32(truncatingIfNeeded: value >> UInt64(remaining * 4)))
+            // The eight digits of the 32-bit chunk end in the last byte; keep the last `chunk` of them.
+            withUnsafeBytes(of: digits.bigEndian) { eight in
+                (base + position).update(from: eight.baseAddress!.assumingMemoryBound(to: UInt8.self) + (8 - chunk), count: chunk)
             }
+            position += chunk
         }
+    }
+
+    /// The eight hex digits of `value`, most significant in the most significant byte: each nibble spread
+    /// into its own byte, then 0...9 and 10...15 shifted to '0'... and 'a'... without a branch per digit.
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        var spread = UInt64(value)
+        spread = (spread | spread << 16) & 0x0000_ffff_0000_ffff
+        spread = (spread | spread << 8) & 0x00ff_00ff_00ff_00ff
+        spread = (spread | spread << 4) & 0x0f0f_0f0f_0f0f_0f0f
+        let letters = (spread + 0x0606_0606_0606_0606) >> 4 & 0x0101_0101_0101_0101  // 1 where the nibble is ≥ 10
+        return spread + 0x3030_3030_3030_3030 + letters * 0x27
     }
 }
 

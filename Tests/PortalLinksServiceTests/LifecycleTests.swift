@@ -111,4 +111,19 @@ import Testing
         #expect(Set(answers.map(\.header.callID)) == Set(0...100))
         #expect(answers.allSatisfy { StatusCode(rawValue: $0.header.code) == .ok })
     }
+
+    /// The idle timeout closes a silent connection and leaves one that keeps calling alone.
+    @Test func onlySilentConnectionsAreClosedAsIdle() async throws {
+        let server = try await LiveServer.start { $0.idleTimeout = .milliseconds(300) }
+        defer { Task { await server.stop() } }
+        let silent = try await RawConnection(port: server.port)
+        let talking = try await RawConnection(port: server.port)
+        for index in 1...12 {
+            try await talking.send([Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer())])
+            #expect(await talking.receive(1).count == 1)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(!silent.channel.isActive, "closed after 300 ms without traffic")
+        #expect(talking.channel.isActive, "still open after 1.2 s of calls 100 ms apart")
+    }
 }

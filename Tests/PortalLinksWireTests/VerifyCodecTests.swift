@@ -47,6 +47,42 @@ import Testing
         }
     }
 
+    /// The server writes header and payload in one go; the frame must read back as header + the same payload.
+    @Test func wholeResponseFramesCarryThePayload() throws {
+        var stream = ByteBuffer(bytes: [0xee])  // something already in the output buffer stays as it was
+        for (index, verification) in Self.verifications.enumerated() {
+            VerifyCodec.writeResponseFrame(callID: UInt32(0xfedc_0000 + index), verification, to: &stream)
+        }
+        #expect(stream.readInteger(as: UInt8.self) == 0xee)
+        let decoder = FrameDecoder(side: .client)
+        for (index, verification) in Self.verifications.enumerated() {
+            let frame = try #require(try decoder.nextFrame(from: &stream))
+            #expect(frame.header == FrameHeader(version: 0x81, code: 0, callID: UInt32(0xfedc_0000 + index),
+                                                payloadLength: UInt32(frame.payload.readableBytes)))
+            var payloadOnly = ByteBuffer()
+            VerifyCodec.writeResponse(verification, to: &payloadOnly)
+            #expect(frame.payload == payloadOnly)
+        }
+        #expect(stream.readableBytes == 0)
+    }
+
+    @Test func hexDigitsMatchFoundation() {
+        for value: UInt64 in [0, 1, 0x9, 0xa, 0xf, 0x10, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, .max, 0xa0a0_9f9f_0000_ffff] {
+            for digits in [4, 8, 12, 16] {
+                var bytes = [UInt8](repeating: 0, count: 16)
+                let written = bytes.withUnsafeMutableBytes { memory in
+                    var out = FieldWriter(memory: memory)
+                    out.hex(value, digits: digits)
+                    return out.position
+                }
+                let masked = digits == 16 ? value : value & (1 << UInt64(digits * 4) - 1)
+                let expected = String(repeating: "0", count: digits) + String(masked, radix: 16)
+                #expect(written == digits)
+                #expect(String(decoding: bytes[..<written], as: UTF8.self) == String(expected.suffix(digits)))
+            }
+        }
+    }
+
     @Test func reasonNumbersMatchTheProto() {
         for reason in VerifyReason.allCases {
             let proto = PortalLinks_V1_Reason(rawValue: reason.wireValue)

@@ -127,9 +127,11 @@ public enum LinkToken {
         guard offset < bytes.count else { return nil }
         let length = Int(bytes[offset])
         guard length >= 1, length <= ClientID.maximumTextBytes, offset + 1 + length <= bytes.count else { return nil }
-        let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[(offset + 1)..<(offset + 1 + length)]),
-                          as: UTF8.self)
+        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[(offset + 1)..<(offset + 1 + length)])
         offset += 1 + length
-        return text
+        // ASCII (most client IDs and names) is valid UTF-8 as it stands: skip the general validator, which
+        // costs more than the string itself.
+        if !utf8.contains(where: { $0 >= 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+        return String(validating: utf8, as: UTF8.self)
     }
 }
