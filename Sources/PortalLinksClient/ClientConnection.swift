@@ -90,7 +90,7 @@ final class ResponseHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(.unavailable("connection error: \(error)"))
+        failAll(.unavailable("connection error: \(PortalLinksClientError.reason(error))"))
         context.close(promise: nil)
     }
 

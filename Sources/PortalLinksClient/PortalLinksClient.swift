@@ -137,7 +137,7 @@ actor ConnectionManager {
         } catch let error as PortalLinksClientError {
             throw error
         } catch {
-            throw PortalLinksClientError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(error)")
+            throw PortalLinksClientError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(PortalLinksClientError.reason(error))")
         }
     }
 

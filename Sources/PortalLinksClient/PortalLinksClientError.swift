@@ -1,4 +1,9 @@
+import NIOCore
+import NIOPosix
 import PortalLinksWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A call that did not succeed: the server's status and message, or UNAVAILABLE when the connection failed.
 public struct PortalLinksClientError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -13,4 +18,12 @@ public struct PortalLinksClientError: Error, Hashable, Sendable, CustomStringCon
     public var description: String { "\(code): \(message)" }
 
     static func unavailable(_ message: String) -> PortalLinksClientError { .init(code: .unavailable, message: message) }
+
+    /// A transport error in a few words ("connection refused") rather than NIO's nested description of every
+    /// connection attempt.
+    public static func reason(_ error: any Error) -> String {
+        if let failed = error as? NIOConnectionError, let first = failed.connectionErrors.first { return reason(first.error) }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        return "\(error)"
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksWire
 import Synchronization
@@ -23,6 +24,7 @@ struct LoadResult: Sendable {
 /// send time in open loop, so a stalled server cannot hide its stall) and statuses.
 final class LoadGenerator: Sendable {
     let plan: LoadPlan
+    /// Answers so far, warm-up included, for the progress lines.
     let completed = Atomic<Int>(0)
     private let remaining: Atomic<Int>
     let group: any EventLoopGroup
@@ -39,7 +41,8 @@ final class LoadGenerator: Sendable {
         return remaining.subtract(1, ordering: .relaxed).newValue >= 0
     }
 
-    func run(progress: @escaping @Sendable (Int) -> Void) async throws -> LoadResult {
+    /// `progress` gets the answers of each second, and whether that second was still warming up.
+    func run(progress: @escaping @Sendable (_ answers: Int, _ warmingUp: Bool) -> Void) async throws -> LoadResult {
         let start = ContinuousClock.now
         let measureFrom = NIODeadline.now() + .nanoseconds(Int64(plan.warmup.components.seconds) * 1_000_000_000
                                                            + plan.warmup.components.attoseconds / 1_000_000_000)
@@ -48,10 +51,9 @@ final class LoadGenerator: Sendable {
         }
         let reporter = Task {
             var last = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
+            while (try? await Task.sleep(for: .seconds(1))) != nil {
                 let now = completed.load(ordering: .relaxed)
-                progress(now - last)
+                progress(now - last, NIODeadline.now() <= measureFrom)
                 last = now
             }
         }
@@ -74,25 +76,33 @@ final class LoadGenerator: Sendable {
     private func runConnection(index: Int, measureFrom: NIODeadline, stopAt: NIODeadline?) async throws -> LoadResult {
         let done = group.next().makePromise(of: LoadResult.self)
         let perConnectionRate = plan.rate.map { $0 / Double(plan.connections) }
-        let channel = try await ClientBootstrap(group: group)
+        let connecting = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(side: .client)))
                     try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
                         generator: self, offset: index * 7, rate: perConnectionRate, measureFrom: measureFrom,
                         stopAt: stopAt, done: done))
                 }
             }
-            .connect(host: plan.host, port: plan.port).get()
+            .connect(host: plan.host, port: plan.port)
+        let channel: any Channel
+        do {
+            channel = try await connecting.get()
+        } catch {
+            let failure = BenchError("cannot connect to \(plan.host):\(plan.port): \(PortalLinksClientError.reason(error))")
+            done.fail(failure)
+            throw failure
+        }
         defer { channel.close(promise: nil) }
         return try await done.futureResult.get()
     }
 }
 
-/// One connection's share of the load. Runs on its event loop.
+/// One connection's share of the load. Runs on its event loop. Like the server, it cuts answers out of each
+/// read itself and takes one clock reading per read, so that the load generator is not what is measured.
 final class LoadConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
 
     private let generator: LoadGenerator
     private let rate: Double?
@@ -101,8 +111,14 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private let done: EventLoopPromise<LoadResult>
     private var next: Int
     private var nextCallID: UInt32 = 1
-    /// Call id to the time its latency counts from.
-    private var inFlight: [UInt32: NIODeadline] = [:]
+    /// The calls awaiting an answer and the time each one's latency counts from.
+    private var inFlight = InFlightCalls()
+    private let decoder = FrameDecoder(side: .client)
+    /// Bytes of an answer that has not fully arrived yet.
+    private var unfinished: ByteBuffer?
+    /// Answers by status code, counted in an array on the hot path (codes 0...16 are gRPC's).
+    private var statusCounts = [Int](repeating: 0, count: 17)
+    private var answeredSinceReport = 0
     /// Open loop: calls due but not yet sent because `depth` are in flight, by intended send time.
     private var backlog: [NIODeadline] = []
     private var scheduled = 0
@@ -131,11 +147,44 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var earlier = unfinished {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        unfinished = nil
+        // Every answer in this read arrived at this moment.
         let now = NIODeadline.now()
-        if frame.header.callID == 0 {
-            guard StatusCode(rawValue: frame.header.code) == .ok else {
-                done.fail(BenchError("the server refused the API key (\(StatusCode(rawValue: frame.header.code)))"))
+        var consumed = 0
+        var failure: FrameError?
+        bytes.withUnsafeReadableBytes { received in
+            while !stopped {
+                let rest = UnsafeRawBufferPointer(rebasing: received[consumed...])
+                let header: FrameHeader
+                do throws(FrameError) {
+                    guard let complete = try decoder.nextHeader(in: rest) else { break }
+                    header = complete
+                } catch {
+                    failure = error
+                    break
+                }
+                consumed += FrameHeader.byteCount + Int(header.payloadLength)
+                answered(context, header, at: now)
+            }
+        }
+        if let failure {
+            errorCaught(context: context, error: failure)
+            return
+        }
+        bytes.moveReaderIndex(forwardBy: consumed)
+        if bytes.readableBytes > 0 { unfinished = bytes }
+    }
+
+    private func answered(_ context: ChannelHandlerContext, _ header: FrameHeader, at now: NIODeadline) {
+        if header.callID == 0 {
+            guard StatusCode(rawValue: header.code) == .ok else {
+                done.fail(BenchError("the server refused the API key (\(StatusCode(rawValue: header.code)))"))
+                stopped = true
                 return
             }
             started = now
@@ -146,22 +195,28 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                     bound.value.0.tick(bound.value.1)
                 }
             } else {
-                fill(context)
-                finishIfDone(context)
+                fill(context, now: now)
+                finishIfDone(context, now: now)
             }
             return
         }
-        guard let intended = inFlight.removeValue(forKey: frame.header.callID) else { return }
+        guard let intended = inFlight.remove(header.callID) else { return }
         if intended >= measureFrom {
             _ = result.histogram.record(UInt64(max(0, (now - intended).nanoseconds)))
-            result.statuses[frame.header.code, default: 0] += 1
-            generator.completed.add(1, ordering: .relaxed)
+            if Int(header.code) < statusCounts.count {
+                statusCounts[Int(header.code)] += 1
+            } else {
+                result.statuses[header.code, default: 0] += 1
+            }
         }
-        if rate == nil { fill(context) } else { drainBacklog(context) }
-        finishIfDone(context)
+        answeredSinceReport += 1
+        if rate == nil { fill(context, now: now) } else { drainBacklog(context) }
+        finishIfDone(context, now: now)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        generator.completed.add(answeredSinceReport, ordering: .relaxed)
+        answeredSinceReport = 0
         writeOutgoing(context)
         context.flush()
     }
@@ -177,17 +232,16 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     /// Calls sent during the warm-up are not counted against -n, nor measured.
-    private var inWarmup: Bool { NIODeadline.now() < measureFrom }
+    private func inWarmup(_ now: NIODeadline) -> Bool { now < measureFrom }
 
-    private var shouldStop: Bool {
-        if let stopAt, NIODeadline.now() >= stopAt { return true }
+    private func shouldStop(_ now: NIODeadline) -> Bool {
+        if let stopAt, now >= stopAt { return true }
         return false
     }
 
     /// Closed loop: keep `depth` calls in flight.
-    private func fill(_ context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
-        while inFlight.count < generator.plan.depth, !shouldStop, inWarmup || generator.takeBudget() {
+    private func fill(_ context: ChannelHandlerContext, now: NIODeadline) {
+        while inFlight.count < generator.plan.depth, !shouldStop(now), inWarmup(now) || generator.takeBudget() {
             send(context, intended: now)
         }
     }
@@ -197,14 +251,14 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         guard let rate else { return }
         let now = NIODeadline.now()
         let due = Int(Double((now - started).nanoseconds) * rate / 1_000_000_000)
-        while scheduled < due, !shouldStop, inWarmup || generator.takeBudget() {
+        while scheduled < due, !shouldStop(now), inWarmup(now) || generator.takeBudget() {
             backlog.append(started + .nanoseconds(Int64(Double(scheduled) * 1_000_000_000 / rate)))
             scheduled += 1
         }
         drainBacklog(context)
         writeOutgoing(context)
         context.flush()
-        finishIfDone(context)
+        finishIfDone(context, now: now)
     }
 
     private func drainBacklog(_ context: ChannelHandlerContext) {
@@ -219,7 +273,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         next &+= 1
         let callID = nextCallID
         nextCallID = nextCallID == UInt32.max ? 1 : nextCallID + 1
-        inFlight[callID] = intended
+        inFlight.append(callID, intended)
         write(context, method: .linksVerify, callID: callID, payload: payload)
     }
 
@@ -239,16 +293,53 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         context.write(NIOAny(buffer), promise: nil)
     }
 
-    private func finishIfDone(_ context: ChannelHandlerContext) {
+    private func finishIfDone(_ context: ChannelHandlerContext, now: NIODeadline) {
         let budgetSpent = generator.plan.requests != nil && !generator.hasBudget
-        guard inFlight.isEmpty, backlog.isEmpty, budgetSpent || shouldStop else { return }
+        guard inFlight.isEmpty, backlog.isEmpty, budgetSpent || shouldStop(now) else { return }
         stopped = true
         ticker?.cancel()
+        generator.completed.add(answeredSinceReport, ordering: .relaxed)
+        answeredSinceReport = 0
+        for (code, count) in statusCounts.enumerated() where count > 0 { result.statuses[UInt16(code), default: 0] += count }
         done.succeed(result)
     }
 }
 
+/// Calls awaiting answers, in the order they were sent. Answers nearly always come back in that order, so
+/// taking one is a look at the oldest; one that overtakes others is found by a search and left as a gap.
+struct InFlightCalls {
+    private var calls: [(id: UInt32, sent: NIODeadline, waiting: Bool)] = []
+    private var oldest = 0
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ id: UInt32, _ sent: NIODeadline) {
+        if oldest == calls.count {  // nothing waiting: start the array again
+            calls.removeAll(keepingCapacity: true)
+            oldest = 0
+        } else if oldest > 1_024, oldest * 2 > calls.count {
+            calls.removeFirst(oldest)
+            oldest = 0
+        }
+        calls.append((id, sent, true))
+        count += 1
+    }
+
+    /// The send time of call `id`, which no longer waits; nil for an id not waiting.
+    mutating func remove(_ id: UInt32) -> NIODeadline? {
+        var index = oldest
+        while index < calls.count, !(calls[index].id == id && calls[index].waiting) { index += 1 }
+        guard index < calls.count else { return nil }
+        calls[index].waiting = false
+        count -= 1
+        while oldest < calls.count, !calls[oldest].waiting { oldest += 1 }
+        return calls[index].sent
+    }
+}
+
 extension LoadGenerator {
+
     var hasBudget: Bool { plan.requests == nil || remaining.load(ordering: .relaxed) > 0 }
 }
 

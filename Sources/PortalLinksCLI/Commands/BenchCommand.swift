@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import NIOPosix
 import PortalLinks
+import PortalLinksClient
+import PortalLinksCore
+import PortalLinksWire
+import PortalLinksMessages
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,6 +92,23 @@ struct BenchCommand: AsyncParsableCommand {
 
     static let kinds = ["valid", "expired", "forged", "malformed"]
 
+    /// One call before the load: a server with other keys would answer every call unknown_key (and reload
+    /// its ring for each), which is not the load anyone meant to measure.
+    static func checkTheServerAccepts(_ token: String, host: String, port: Int, apiKey: String) async throws {
+        let client = try PortalLinksClient(configuration: .init(host: host, port: port, apiKey: apiKey))
+        defer { Task { await client.close() } }
+        let answer: PortalLinks_V1_VerifyResponse
+        do {
+            answer = try await client.verify(token: token)
+        } catch let error as PortalLinksClientError {
+            throw BenchError("\(host):\(port) refused the first call: \(error.message)")
+        }
+        guard answer.valid else {
+            throw BenchError("\(host):\(port) does not accept this home's links (\(VerifyReason(wireValue: answer.reason.rawValue)?.rawValue ?? "invalid")): run bench with the "
+                             + "server's home (--home or PORTAL_LINKS_HOME)")
+        }
+    }
+
     /// A duration, or 0 for no warm-up.
     static func warmupSeconds(_ text: String) throws -> Int64 {
         if text == "0" || text == "0s" { return 0 }
@@ -120,6 +141,7 @@ struct BenchCommand: AsyncParsableCommand {
         let shares = try Self.parseMix(mix)
         let installation = try await global.open()
         let prepared = try await installation.loadTestTokens(count: 256)
+        try await Self.checkTheServerAccepts(prepared.valid[0], host: host, port: port, apiKey: apiKey!)
         let forged = prepared.valid.map { token -> String in
             var bytes = Array(token.utf8)
             bytes[bytes.count - 3] = bytes[bytes.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -134,8 +156,8 @@ struct BenchCommand: AsyncParsableCommand {
             warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
-        let result = try await generator.run { perSecond in
-            FileHandle.standardError.write(Data("portal-links: \(perSecond) requests/s\n".utf8))
+        let result = try await generator.run { perSecond, warmingUp in
+            FileHandle.standardError.write(Data("portal-links: \(perSecond) requests/s\(warmingUp ? " (warm-up)" : "")\n".utf8))
         }
         let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","))
         switch format {

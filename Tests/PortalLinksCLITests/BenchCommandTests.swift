@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `portal-links bench --connect` against a real `portal-links serve`, both run as staff and load-testers would.
+@Suite(.timeLimit(.minutes(1))) struct BenchCommandTests {
+    /// Starts `serve` on a free loopback port of the CLI's home; stops it when the test ends.
+    final class RunningServer {
+        let process: Process
+        let port: Int
+
+        init(_ cli: CLI) throws {
+            let (process, _, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"])
+            try process.run()
+            self.process = process
+            var seen = ""
+            let reader = err.fileHandleForReading
+            while !seen.contains("listening on") {
+                let chunk = reader.availableData
+                guard !chunk.isEmpty else { throw CLIError(message: "serve stopped: \(seen)") }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            let line = seen.split(separator: "\n").first { $0.contains("listening on") }!
+            guard let port = Int(line.split(separator: ":").last!.prefix { $0.isNumber }) else {
+                throw CLIError(message: "no port in: \(line)")
+            }
+            self.port = port
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    @Test func aMixedRunCountsEveryCallAndReportsLatencies() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try RunningServer(cli)
+        defer { server.stop() }
+        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "8",
+                                 "-n", "3000", "--mix", "valid=80,expired=10,forged=10", "--warmup", "0s",
+                                 "--threads", "1", "--format", "json")
+        #expect(output.status == 0, "\(output.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(report["requests"] as? Int == 3000, "exactly -n calls are counted")
+        #expect(report["errors"] as? Int == 0, "expired and forged links are answered OK with valid = false")
+        #expect((report["statuses"] as? [String: Int])?["OK"] == 3000)
+        let latency = try #require(report["latency_us"] as? [String: Double])
+        let order = ["min", "p50", "p90", "p99", "p99_9", "max"].compactMap { latency[$0] }
+        #expect(order.count == 6 && order == order.sorted() && order[0] > 0, "\(latency)")
+    }
+
+    @Test func aRefusedAPIKeyIsOneLineAndNonZero() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try cli.run("callers", "add", "loadtest", "--scopes", "verify")
+        let server = try RunningServer(cli)
+        defer { server.stop() }
+        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", "plk_wrong", "-n", "10",
+                                    "--warmup", "0s"], status: 1)
+    }
+
+    /// Run from another home, every token would be unknown to the server: refused before any load is sent.
+    @Test func aServerWithOtherKeysIsRefusedUpFront() throws {
+        let cli = CLI(), elsewhere = CLI()
+        defer { cli.remove(); elsewhere.remove() }
+        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try RunningServer(cli)
+        defer { server.stop() }
+        try elsewhere.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10"], status: 1)
+        let output = try elsewhere.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10")
+        #expect(output.stderr.contains("unknown_key"), "\(output.stderr)")
+    }
+
+    @Test func nothingListeningIsOneLineAndNonZero() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try cli.run("callers", "add", "loadtest", "--scopes", "verify")
+        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10"], status: 1)
+        let output = try cli.run("bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10")
+        #expect(output.stderr.hasSuffix("connection refused\n"), "\(output.stderr)")
+    }
+}
