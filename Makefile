@@ -1,7 +1,7 @@
 # PortalLinks: set-up, tests, demo and benchmarks. Each target installs what it needs.
 
 SHELL := /bin/bash
-APT_PACKAGES := libssl-dev libsqlite3-dev
+APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev
 BIN_DEBUG := .build/debug/portal-links
 BIN_RELEASE := .build/release/portal-links
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

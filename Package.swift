@@ -27,8 +27,11 @@ let package = Package(
             cSettings: [.define("OPENSSL_SUPPRESS_DEPRECATED")],
             linkerSettings: [.linkedLibrary("crypto")]
         ),
-        // Token format, signing, verification, key-ring state machine. No I/O; the clock is a parameter.
-        .target(name: "PortalLinksCore", dependencies: ["CPortalLinks"]),
+        // Argon2id password hashing from Debian's libargon2 (libargon2-dev).
+        .systemLibrary(name: "CArgon2", providers: [.apt(["libargon2-dev"])]),
+        // Token formats (links, sessions, password resets), signing, verification, key-ring state machine,
+        // account rules and password hashing. No I/O; the clock is a parameter.
+        .target(name: "PortalLinksCore", dependencies: ["CPortalLinks", "CArgon2"]),
         // One store protocol for everything persistent, and its embedded SQLite implementation.
         .target(
             name: "PortalLinksStore",

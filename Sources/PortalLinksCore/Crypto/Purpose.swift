@@ -7,4 +7,8 @@ public struct Purpose: Hashable, Sendable {
 
     /// Invitation links (token format v1).
     public static let link = Purpose(label: "portal-links/link/v1")
+    /// Session tokens handed out at sign-in.
+    public static let session = Purpose(label: "portal-links/session/v1")
+    /// Password-reset tokens.
+    public static let passwordReset = Purpose(label: "portal-links/password-reset/v1")
 }

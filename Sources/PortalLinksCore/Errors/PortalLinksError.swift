@@ -3,7 +3,7 @@
 /// later a wire status).
 public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case invalidInput, notFound, conflict, masterKey, corrupt }
+        private enum Value: String { case invalidInput, notFound, conflict, alreadyExists, unauthenticated, masterKey, corrupt }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
@@ -13,6 +13,10 @@ public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertib
         public static let notFound = Code(.notFound)
         /// The request is well formed but the current state does not allow it (a forbidden key transition).
         public static let conflict = Code(.conflict)
+        /// The record to create exists already (an account's email); nothing changed.
+        public static let alreadyExists = Code(.alreadyExists)
+        /// Sign-in refused, or a session or reset token that does not hold. Deliberately vague.
+        public static let unauthenticated = Code(.unauthenticated)
         /// The master key is missing, unreadable, malformed or not the one the ring is sealed under.
         public static let masterKey = Code(.masterKey)
         /// Stored data does not make sense.

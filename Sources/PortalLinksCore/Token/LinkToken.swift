@@ -68,6 +68,11 @@ public enum LinkToken {
         return bytes
     }
 
+    /// Appends the low `count` bytes of `value`, most significant first.
+    static func appendBigEndian(_ value: UInt64, bytes count: Int, to bytes: inout [UInt8]) {
+        for index in (0..<count).reversed() { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(index * 8))) }
+    }
+
     private static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
