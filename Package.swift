@@ -38,7 +38,12 @@ let package = Package(
             dependencies: ["PortalLinksCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Staff operations on top of core and store: keys, revocation, issuing, loading verifiers.
-        .target(name: "PortalLinks", dependencies: ["PortalLinksCore", "PortalLinksStore"]),
+        .target(
+            name: "PortalLinks",
+            dependencies: ["PortalLinksCore", "PortalLinksStore"],
+            // The 8,450 entries of 8 or more characters of Django's common-passwords list (BSD licence).
+            resources: [.copy("Resources/common-passwords.txt")]
+        ),
         // Generated from Protos/ by `make protos`; never edited by hand.
         .target(
             name: "PortalLinksMessages",

@@ -8,6 +8,7 @@ public struct Installation: Sendable {
     public let store: any LinkStore
     let masterKey: MasterKey
     public let policy: LinkPolicy
+    public let accountPolicy: AccountPolicy
     /// Unix seconds now. Injected so that tests can move time.
     public let clock: @Sendable () -> Int64
     /// Who is acting, for the audit log and the ledger.
@@ -17,17 +18,24 @@ public struct Installation: Sendable {
     public static let storeFileName = "portal-links.sqlite"
 
     public init(store: any LinkStore, masterKey: MasterKey, policy: LinkPolicy = LinkPolicy(),
+                accountPolicy: AccountPolicy = AccountPolicy(),
                 actor: String, clock: @escaping @Sendable () -> Int64 = Installation.systemClock) {
         self.store = store
         self.masterKey = masterKey
         self.policy = policy
+        self.accountPolicy = accountPolicy
         self.actor = actor
         self.clock = clock
     }
 
     /// The same installation, with `actor` named in the audit log and the ledger.
     public func acting(as actor: String) -> Installation {
-        Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy, actor: actor, clock: clock)
+    }
+
+    /// The same installation with other account rules (tests use cheap hashes and short lockouts).
+    public func with(accountPolicy: AccountPolicy) -> Installation {
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy, actor: actor, clock: clock)
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -60,12 +68,12 @@ public struct Installation: Sendable {
     }
 
     /// Opens a key's sealed material.
-    func hmacKey(for record: KeyRecord) throws -> HMACKey? {
+    func hmacKey(for record: KeyRecord, purpose: Purpose = .link) throws -> HMACKey? {
         guard let sealed = record.sealedSecret else { return nil }
         guard var secret = masterKey.open(sealed, context: KeyRecord.sealingContext(for: record.id)) else {
             throw PortalLinksError(.masterKey, "key \(record.id) does not open with this master key")
         }
         defer { SecureRandom.wipe(&secret) }
-        return HMACKey(secret: secret, purpose: .link)
+        return HMACKey(secret: secret, purpose: purpose)
     }
 }

@@ -4,7 +4,7 @@ import PortalLinksCore
 ///
 /// Every change is one transaction: it applies completely, bumps the ring generation when verification is
 /// affected, and appends its audit entries, or it leaves the store as it was.
-public protocol LinkStore: Sendable {
+public protocol LinkStore: AccountStore {
     /// The sealed check value that tells whether a master key is the one this store's keys are sealed under.
     /// Stores the given value when there is none yet, and returns the value in force.
     func masterKeyCheck(storingIfAbsent check: [UInt8]?) async throws -> [UInt8]?

@@ -74,6 +74,50 @@ extension SQLiteLinkStore {
                 );
                 """)
         }
+        migrator.registerMigration("v3 accounts") { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    -- AUTOINCREMENT: an ID is never given again, so a removed account's sessions stay its own.
+                    account_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL UNIQUE CHECK (email = lower(trim(email)) AND length(email) BETWEEN 3 AND 254),
+                    client_id TEXT NOT NULL,
+                    display_name TEXT,
+                    password_hash TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+                    epoch INTEGER NOT NULL DEFAULT 0 CHECK (epoch >= 0),
+                    epoch_changed_at INTEGER,
+                    link_id INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    disabled_at INTEGER,
+                    failed_attempts INTEGER NOT NULL DEFAULT 0 CHECK (failed_attempts >= 0),
+                    locked_until INTEGER,
+                    last_sign_in_at INTEGER,
+                    sign_in_count INTEGER NOT NULL DEFAULT 0 CHECK (sign_in_count >= 0)
+                );
+                CREATE INDEX accounts_by_client ON accounts (client_id);
+                CREATE INDEX accounts_by_link ON accounts (link_id);
+                CREATE TABLE signed_out_sessions (
+                    session_id INTEGER PRIMARY KEY,
+                    account_id INTEGER NOT NULL,
+                    kept_until INTEGER NOT NULL
+                );
+                CREATE TABLE removed_accounts (
+                    account_id INTEGER PRIMARY KEY,
+                    kept_until INTEGER NOT NULL
+                );
+                ALTER TABLE links ADD COLUMN max_accounts INTEGER CHECK (max_accounts IS NULL OR max_accounts > 0);
+                CREATE TABLE activity (
+                    sequence INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    account TEXT,
+                    client_id TEXT,
+                    caller TEXT NOT NULL,
+                    result TEXT NOT NULL
+                );
+                CREATE INDEX activity_by_account ON activity (account, sequence);
+                CREATE INDEX activity_by_client ON activity (client_id, sequence);
+                """)
+        }
         return migrator
     }
 }

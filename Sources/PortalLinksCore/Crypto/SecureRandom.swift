@@ -14,6 +14,10 @@ public enum SecureRandom {
         bytes(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
+    public static func uint64() -> UInt64 {
+        bytes(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     /// Zeroes a buffer that held secret material.
     public static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { pl_cleanse($0.baseAddress, $0.count) }

@@ -1,0 +1,149 @@
+import PortalLinksCore
+import PortalLinksStore
+
+/// A signed-in session: the token to hand to the browser and when it must be refreshed by.
+public struct SessionGrant: Sendable {
+    public let token: String
+    public let claims: SessionClaims
+    public let account: AccountRecord
+}
+
+extension Installation {
+    /// One message for every refused sign-in, so that it tells nothing about which part was wrong.
+    static let signInRefused = PortalLinksError(.unauthenticated, "the email or password is wrong, or the account cannot sign in")
+
+    /// Registers through a portal link: the link is checked exactly as Verify does, and the account belongs to
+    /// the link's client. Hashes the password (tens of milliseconds, on the calling task).
+    public func register(link token: String, email text: String, password: String, displayName: String?,
+                         caller: String) async throws -> AccountRecord {
+        let now = clock()
+        let verification = try await loadVerifier().verify(token, at: now)
+        guard verification.isValid, let claims = verification.claims, let linkID = verification.linkID else {
+            throw PortalLinksError(.invalidInput, "the link is not valid (\(verification.reason?.rawValue ?? "malformed"))")
+        }
+        guard let email = EmailAddress(text) else { throw PortalLinksError(.invalidInput, "that is not an email address") }
+        try accountPolicy.passwords.check(password)
+        if let displayName, displayName.count > 200 {
+            throw PortalLinksError(.invalidInput, "the display name is longer than 200 characters")
+        }
+        let hash = accountPolicy.hasher.hash(password)
+        return try await store.createAccount(email: email, clientID: claims.clientID, displayName: displayName,
+                                             passwordHash: hash, link: linkID, caller: caller, at: now)
+    }
+
+    /// Signs in with email and password. Every refusal (unknown email, wrong password, locked, disabled,
+    /// disabled client) is the same error after about the same time: unknown emails hash the password too.
+    public func signIn(email text: String, password: String, caller: String) async throws -> SessionGrant {
+        let now = clock()
+        guard let email = EmailAddress(text), let account = try await store.account(email: email) else {
+            _ = accountPolicy.hasher.hash(password)
+            try await store.recordActivity(ActivityEntry(at: now, event: "account.sign_in", account: EmailAddress(text)?.normalized,
+                                                         clientID: nil, caller: caller, result: "failed unknown account"))
+            throw Self.signInRefused
+        }
+        let matched = PasswordHasher.verify(password, against: account.passwordHash)
+        if matched, try await store.revocations(at: now).disabledClients.contains(account.clientID) {
+            try await store.recordActivity(ActivityEntry(at: now, event: "account.sign_in", account: account.email.normalized,
+                                                         clientID: account.clientID.description, caller: caller,
+                                                         result: "refused client disabled"))
+            throw Self.signInRefused
+        }
+        let rehash = matched && accountPolicy.hasher.needsRehash(account.passwordHash) ? accountPolicy.hasher.hash(password) : nil
+        let recording = try await store.recordSignIn(account: account.id, passwordMatched: matched, rehash: rehash,
+                                                     lockout: accountPolicy.lockout, caller: caller, at: now)
+        guard case .signedIn(let current) = recording else { throw Self.signInRefused }
+        let claims = SessionClaims(keyID: try await primaryKeyRecord().id, accountID: current.id, clientID: current.clientID,
+                                   sessionID: SecureRandom.uint64(), epoch: current.epoch, signedInAt: now,
+                                   expiresAt: now + accountPolicy.sessionIdle)
+        return SessionGrant(token: try await sign(claims), claims: claims, account: current)
+    }
+
+    /// A verifier for sessions and reset tokens as things stand now. Servers build one per generation.
+    public func loadSessionVerifier() async throws -> SessionVerifier {
+        let now = clock()
+        let (ring, _) = try await store.ring()
+        var keys: [KeyID: SessionVerifier.Key] = [:]
+        for record in ring.keys {
+            keys[record.id] = SessionVerifier.Key(
+                state: record.state, verifiesUntil: record.verifiesUntil,
+                session: record.state.verifies ? try hmacKey(for: record, purpose: .session) : nil,
+                reset: record.state.verifies ? try hmacKey(for: record, purpose: .passwordReset) : nil)
+        }
+        let endings = try await store.sessionEndings(at: now, window: accountPolicy.sessionAbsolute + policy.leeway)
+        return SessionVerifier(keys: keys, endings: endings, absoluteLimit: accountPolicy.sessionAbsolute, leeway: policy.leeway)
+    }
+
+    /// The claims of a session in force now; unauthenticated (with the reason) otherwise.
+    public func verifySession(_ token: String) async throws -> SessionClaims {
+        switch try await loadSessionVerifier().verifySession(token, at: clock()) {
+        case .success(let claims): return claims
+        case .failure(let refusal): throw PortalLinksError(.unauthenticated, "the session is not valid (\(refusal.rawValue))")
+        }
+    }
+
+    /// A fresh token for a session in force whose account and client are still enabled: same session, a new
+    /// idle deadline, never past the absolute limit.
+    public func refreshSession(_ token: String) async throws -> SessionGrant {
+        let now = clock()
+        let claims = try await verifySession(token)
+        guard let account = try await store.account(id: claims.accountID), account.disabledAt == nil,
+              account.epoch == claims.epoch,
+              !(try await store.revocations(at: now).disabledClients.contains(account.clientID)) else {
+            throw PortalLinksError(.unauthenticated, "the session is not valid (ended)")
+        }
+        var refreshed = claims
+        refreshed.keyID = try await primaryKeyRecord().id
+        refreshed.expiresAt = min(now + accountPolicy.sessionIdle, claims.signedInAt + accountPolicy.sessionAbsolute)
+        return SessionGrant(token: try await sign(refreshed), claims: refreshed, account: account)
+    }
+
+    /// Ends one session on every server. Signing out a session that is already over succeeds quietly.
+    public func signOut(_ token: String, caller: String) async throws {
+        let now = clock()
+        guard case .success(let claims) = try await loadSessionVerifier().verifySession(token, at: now) else { return }
+        try await store.signOut(session: claims.sessionID, account: claims.accountID,
+                                keptUntil: claims.signedInAt + accountPolicy.sessionAbsolute + policy.leeway, caller: caller, at: now)
+    }
+
+    /// A reset token for the front-end to email, or nil when no account has that email (the wire answers
+    /// both the same way to the user).
+    public func requestPasswordReset(email text: String, caller: String) async throws -> String? {
+        let now = clock()
+        guard let email = EmailAddress(text), let account = try await store.account(email: email), account.disabledAt == nil else {
+            try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: EmailAddress(text)?.normalized,
+                                                         clientID: nil, caller: caller, result: "no such account"))
+            return nil
+        }
+        let claims = PasswordResetClaims(keyID: try await primaryKeyRecord().id, accountID: account.id, epoch: account.epoch,
+                                         expiresAt: now + accountPolicy.resetLifetime)
+        let primary = try await primaryKeyRecord()
+        guard let key = try hmacKey(for: primary, purpose: .passwordReset) else {
+            throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
+        }
+        try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: account.email.normalized,
+                                                     clientID: account.clientID.description, caller: caller, result: "ok"))
+        return claims.sign(with: key)
+    }
+
+    /// Sets a new password with a reset token: once, within its hour. Ends every session of the account and
+    /// clears a lockout.
+    public func resetPassword(token: String, newPassword: String, caller: String) async throws {
+        let now = clock()
+        let refused = PortalLinksError(.unauthenticated, "the reset token is not valid or was used already")
+        guard case .success(let claims) = try await loadSessionVerifier().verifyReset(token, at: now),
+              let account = try await store.account(id: claims.accountID), account.epoch == claims.epoch,
+              account.disabledAt == nil else { throw refused }
+        try accountPolicy.passwords.check(newPassword)
+        let hash = accountPolicy.hasher.hash(newPassword)
+        guard try await store.setPassword(account: account.id, hash: hash, expectedEpoch: claims.epoch,
+                                          event: "account.reset", caller: caller, at: now) else { throw refused }
+    }
+
+    private func sign(_ claims: SessionClaims) async throws -> String {
+        let primary = try await primaryKeyRecord()
+        guard primary.id == claims.keyID, let key = try hmacKey(for: primary, purpose: .session) else {
+            throw PortalLinksError(.conflict, "the primary key changed while signing; try again")
+        }
+        return claims.sign(with: key)
+    }
+}
