@@ -14,6 +14,7 @@ extension Installation {
 
     /// Registers through a portal link: the link is checked exactly as Verify does, and the account belongs to
     /// the link's client. Hashes the password (tens of milliseconds, on the calling task).
+    @discardableResult
     public func register(link token: String, email text: String, password: String, displayName: String?,
                          caller: String) async throws -> AccountRecord {
         let now = clock()
@@ -42,20 +43,14 @@ extension Installation {
             throw Self.signInRefused
         }
         let matched = PasswordHasher.verify(password, against: account.passwordHash)
-        if matched, try await store.revocations(at: now).disabledClients.contains(account.clientID) {
-            try await store.recordActivity(ActivityEntry(at: now, event: "account.sign_in", account: account.email.normalized,
-                                                         clientID: account.clientID.description, caller: caller,
-                                                         result: "refused client disabled"))
-            throw Self.signInRefused
-        }
         let rehash = matched && accountPolicy.hasher.needsRehash(account.passwordHash) ? accountPolicy.hasher.hash(password) : nil
         let recording = try await store.recordSignIn(account: account.id, passwordMatched: matched, rehash: rehash,
                                                      lockout: accountPolicy.lockout, caller: caller, at: now)
         guard case .signedIn(let current) = recording else { throw Self.signInRefused }
-        let claims = SessionClaims(keyID: try await primaryKeyRecord().id, accountID: current.id, clientID: current.clientID,
-                                   sessionID: SecureRandom.uint64(), epoch: current.epoch, signedInAt: now,
-                                   expiresAt: now + accountPolicy.sessionIdle)
-        return SessionGrant(token: try await sign(claims), claims: claims, account: current)
+        let (token, claims) = try await signSession(
+            SessionClaims(keyID: KeyID(rawValue: 0), accountID: current.id, clientID: current.clientID, sessionID: SecureRandom.uint64(),
+                          epoch: current.epoch, signedInAt: now, expiresAt: now + accountPolicy.sessionIdle))
+        return SessionGrant(token: token, claims: claims, account: current)
     }
 
     /// A verifier for sessions and reset tokens as things stand now. Servers build one per generation.
@@ -85,16 +80,15 @@ extension Installation {
     /// idle deadline, never past the absolute limit.
     public func refreshSession(_ token: String) async throws -> SessionGrant {
         let now = clock()
+        // The verifier, loaded just now, refuses disabled and removed accounts, disabled clients and raised epochs.
         let claims = try await verifySession(token)
-        guard let account = try await store.account(id: claims.accountID), account.disabledAt == nil,
-              account.epoch == claims.epoch,
-              !(try await store.revocations(at: now).disabledClients.contains(account.clientID)) else {
+        guard let account = try await store.account(id: claims.accountID) else {
             throw PortalLinksError(.unauthenticated, "the session is not valid (ended)")
         }
         var refreshed = claims
-        refreshed.keyID = try await primaryKeyRecord().id
         refreshed.expiresAt = min(now + accountPolicy.sessionIdle, claims.signedInAt + accountPolicy.sessionAbsolute)
-        return SessionGrant(token: try await sign(refreshed), claims: refreshed, account: account)
+        let (newToken, signed) = try await signSession(refreshed)
+        return SessionGrant(token: newToken, claims: signed, account: account)
     }
 
     /// Ends one session on every server. Signing out a session that is already over succeeds quietly.
@@ -114,9 +108,9 @@ extension Installation {
                                                          clientID: nil, caller: caller, result: "no such account"))
             return nil
         }
-        let claims = PasswordResetClaims(keyID: try await primaryKeyRecord().id, accountID: account.id, epoch: account.epoch,
-                                         expiresAt: now + accountPolicy.resetLifetime)
         let primary = try await primaryKeyRecord()
+        let claims = PasswordResetClaims(keyID: primary.id, accountID: account.id, epoch: account.epoch,
+                                         expiresAt: now + accountPolicy.resetLifetime)
         guard let key = try hmacKey(for: primary, purpose: .passwordReset) else {
             throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
         }
@@ -139,11 +133,14 @@ extension Installation {
                                           event: "account.reset", caller: caller, at: now) else { throw refused }
     }
 
-    private func sign(_ claims: SessionClaims) async throws -> String {
+    /// Signs `claims` with the primary key, whose ID it sets.
+    private func signSession(_ claims: SessionClaims) async throws -> (String, SessionClaims) {
         let primary = try await primaryKeyRecord()
-        guard primary.id == claims.keyID, let key = try hmacKey(for: primary, purpose: .session) else {
-            throw PortalLinksError(.conflict, "the primary key changed while signing; try again")
+        guard let key = try hmacKey(for: primary, purpose: .session) else {
+            throw PortalLinksError(.conflict, "the primary key \(primary.id) has no material")
         }
-        return claims.sign(with: key)
+        var signed = claims
+        signed.keyID = primary.id
+        return (signed.sign(with: key), signed)
     }
 }

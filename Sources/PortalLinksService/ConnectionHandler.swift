@@ -104,30 +104,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         unfinished = nil
         // Frames are handled where they lie in the read buffer: a pipelined batch of Verify calls costs no
         // buffer slice, no copy and no protobuf object per call.
-        var consumed = 0
-        var failure: FrameError?
-        bytes.withUnsafeReadableBytes { received in
-            while !closing, !refusing, inFlight < configuration.maximumInFlight {
-                let rest = UnsafeRawBufferPointer(rebasing: received[consumed...])
-                let header: FrameHeader
-                do throws(FrameError) {
-                    guard let complete = try decoder.nextHeader(in: rest) else { break }
-                    header = complete
-                } catch {
-                    failure = error
-                    break
-                }
-                let frameLength = FrameHeader.byteCount + Int(header.payloadLength)
-                consumed += frameLength
-                handle(context, header, payload: UnsafeRawBufferPointer(rebasing: rest[FrameHeader.byteCount..<frameLength]))
+        let before = bytes.readerIndex
+        do {
+            try decoder.consumeFrames(from: &bytes, while: { !closing && !refusing && inFlight < configuration.maximumInFlight }) {
+                handle(context, $0, payload: $1)
             }
-        }
-        if let failure {
-            errorCaught(context: context, error: failure)
+        } catch {
+            errorCaught(context: context, error: error)
             return
         }
-        bytes.moveReaderIndex(forwardBy: consumed)
-        let progressed = consumed > 0
+        let progressed = bytes.readerIndex > before
         guard bytes.readableBytes > 0, !closing else {
             unfinishedSince = nil
             return

@@ -76,6 +76,6 @@ public enum SignInRecording: Sendable, Equatable {
     case signedIn(AccountRecord)
     /// Wrong password; `locked` when this failure locked the account.
     case failed(locked: Bool)
-    /// Locked or disabled meanwhile: refused without counting.
+    /// Locked, disabled or its client disabled: refused without counting.
     case refused
 }

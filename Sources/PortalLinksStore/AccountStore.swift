@@ -16,7 +16,7 @@ public protocol AccountStore: Sendable {
     func accounts(client: ClientID?, link: LinkID?) async throws -> [AccountRecord]
 
     /// Records a checked sign-in attempt atomically: a success (storing `rehash` when given) only while the
-    /// account is neither locked nor disabled; a failure counts towards the lock unless the account is
+    /// account is neither locked nor disabled and its client is not disabled; a failure counts towards the lock unless the account is
     /// locked already (failures while locked never extend the lock).
     func recordSignIn(account id: Int64, passwordMatched: Bool, rehash: String?, lockout: LockoutPolicy,
                       caller: String, at now: Int64) async throws -> SignInRecording

@@ -66,8 +66,11 @@ extension SQLiteLinkStore {
                 try Self.insertActivity(ActivityEntry(at: now, event: event, account: subject.0, clientID: subject.1,
                                                       caller: caller, result: result), db)
             }
-            if account.disabledAt != nil || account.isLocked(at: now) {
-                try log("account.sign_in", account.disabledAt != nil ? "refused disabled" : "refused locked")
+            let clientDisabled = try Bool.fetchOne(db, sql: "SELECT 1 FROM disabled_clients WHERE client_id = ?",
+                                                   arguments: [account.clientID.description]) ?? false
+            if account.disabledAt != nil || clientDisabled || account.isLocked(at: now) {
+                try log("account.sign_in", account.disabledAt != nil ? "refused disabled"
+                        : clientDisabled ? "refused client disabled" : "refused locked")
                 return .refused
             }
             if passwordMatched {

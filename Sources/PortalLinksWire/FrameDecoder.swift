@@ -36,6 +36,33 @@ public struct FrameDecoder: ByteToMessageDecoder {
         return Frame(header: header, payload: buffer.readSlice(length: Int(header.payloadLength))!)
     }
 
+    /// Hands every whole frame at the start of `buffer` to `handle`, header and payload where they lie in the
+    /// buffer's memory (no slice, no copy), as long as `proceed` says so, and consumes the frames handed over.
+    /// A bad header throws once the frames before it have been handled.
+    public func consumeFrames(from buffer: inout ByteBuffer, while proceed: () -> Bool,
+                              _ handle: (FrameHeader, UnsafeRawBufferPointer) -> Void) throws(FrameError) {
+        var consumed = 0
+        var failure: FrameError?
+        buffer.withUnsafeReadableBytes { received in
+            while proceed() {
+                let rest = UnsafeRawBufferPointer(rebasing: received[consumed...])
+                let header: FrameHeader
+                do throws(FrameError) {
+                    guard let complete = try nextHeader(in: rest) else { break }
+                    header = complete
+                } catch {
+                    failure = error
+                    break
+                }
+                let frameLength = FrameHeader.byteCount + Int(header.payloadLength)
+                consumed += frameLength
+                handle(header, UnsafeRawBufferPointer(rebasing: rest[FrameHeader.byteCount..<frameLength]))
+            }
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if let failure { throw failure }
+    }
+
     /// The header of the frame at the start of `bytes` once the whole frame is there; nil (while the header
     /// checks out) when more bytes are needed.
     public func nextHeader(in bytes: UnsafeRawBufferPointer) throws(FrameError) -> FrameHeader? {

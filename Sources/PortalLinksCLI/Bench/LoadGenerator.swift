@@ -155,28 +155,12 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         unfinished = nil
         // Every answer in this read arrived at this moment.
         let now = NIODeadline.now()
-        var consumed = 0
-        var failure: FrameError?
-        bytes.withUnsafeReadableBytes { received in
-            while !stopped {
-                let rest = UnsafeRawBufferPointer(rebasing: received[consumed...])
-                let header: FrameHeader
-                do throws(FrameError) {
-                    guard let complete = try decoder.nextHeader(in: rest) else { break }
-                    header = complete
-                } catch {
-                    failure = error
-                    break
-                }
-                consumed += FrameHeader.byteCount + Int(header.payloadLength)
-                answered(context, header, at: now)
-            }
-        }
-        if let failure {
-            errorCaught(context: context, error: failure)
+        do {
+            try decoder.consumeFrames(from: &bytes, while: { !stopped }) { header, _ in answered(context, header, at: now) }
+        } catch {
+            errorCaught(context: context, error: error)
             return
         }
-        bytes.moveReaderIndex(forwardBy: consumed)
         if bytes.readableBytes > 0 { unfinished = bytes }
     }
 

@@ -96,11 +96,12 @@ struct BenchCommand: AsyncParsableCommand {
     /// its ring for each), which is not the load anyone meant to measure.
     static func checkTheServerAccepts(_ token: String, host: String, port: Int, apiKey: String) async throws {
         let client = try PortalLinksClient(configuration: .init(host: host, port: port, apiKey: apiKey))
-        defer { Task { await client.close() } }
         let answer: PortalLinks_V1_VerifyResponse
         do {
             answer = try await client.verify(token: token)
+            await client.close()
         } catch let error as PortalLinksClientError {
+            await client.close()
             throw BenchError("\(host):\(port) refused the first call: \(error.message)")
         }
         guard answer.valid else {
