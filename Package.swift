@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "PortalLinksService",
             dependencies: [
-                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages",
+                "CPortalLinks", "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

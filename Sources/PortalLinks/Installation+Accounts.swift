@@ -8,26 +8,35 @@ public struct SessionGrant: Sendable {
     public let account: AccountRecord
 }
 
+/// A password-reset token for the front-end to email, and when it stops working.
+public struct PasswordResetGrant: Sendable {
+    public let token: String
+    public let expiresAt: Int64
+}
+
 extension Installation {
     /// One message for every refused sign-in, so that it tells nothing about which part was wrong.
     static let signInRefused = PortalLinksError(.unauthenticated, "the email or password is wrong, or the account cannot sign in")
 
-    /// Registers through a portal link: the link is checked exactly as Verify does, and the account belongs to
-    /// the link's client. Hashes the password (tens of milliseconds, on the calling task).
+    /// Registers through a portal link: the link is checked exactly as Verify does (with `verifier`, a
+    /// server's snapshot, or one loaded now), and the account belongs to the link's client. Hashes the
+    /// password through `passwordWork`.
     @discardableResult
     public func register(link token: String, email text: String, password: String, displayName: String?,
-                         caller: String) async throws -> AccountRecord {
+                         caller: String, verifier: LinkVerifier? = nil) async throws -> AccountRecord {
         let now = clock()
-        let verification = try await loadVerifier().verify(token, at: now)
+        let verification = try await linkVerifier(verifier).verify(token, at: now)
         guard verification.isValid, let claims = verification.claims, let linkID = verification.linkID else {
-            throw PortalLinksError(.invalidInput, "the link is not valid (\(verification.reason?.rawValue ?? "malformed"))")
+            let reason = verification.reason?.rawValue ?? "malformed"
+            throw PortalLinksError(.conflict, "the link is not valid (\(reason))", reason: reason)
         }
         guard let email = EmailAddress(text) else { throw PortalLinksError(.invalidInput, "that is not an email address") }
         try accountPolicy.passwords.check(password)
         if let displayName, displayName.count > 200 {
             throw PortalLinksError(.invalidInput, "the display name is longer than 200 characters")
         }
-        let hash = accountPolicy.hasher.hash(password)
+        let hasher = accountPolicy.hasher
+        let hash = try await passwordWork.run { hasher.hash(password) }
         return try await store.createAccount(email: email, clientID: claims.clientID, displayName: displayName,
                                              passwordHash: hash, link: linkID, caller: caller, at: now)
     }
@@ -36,14 +45,18 @@ extension Installation {
     /// disabled client) is the same error after about the same time: unknown emails hash the password too.
     public func signIn(email text: String, password: String, caller: String) async throws -> SessionGrant {
         let now = clock()
+        let hasher = accountPolicy.hasher
         guard let email = EmailAddress(text), let account = try await store.account(email: email) else {
-            _ = accountPolicy.hasher.hash(password)
+            _ = try await passwordWork.run { hasher.hash(password) }
             try await store.recordActivity(ActivityEntry(at: now, event: "account.sign_in", account: EmailAddress(text)?.normalized,
                                                          clientID: nil, caller: caller, result: "failed unknown account"))
             throw Self.signInRefused
         }
-        let matched = PasswordHasher.verify(password, against: account.passwordHash)
-        let rehash = matched && accountPolicy.hasher.needsRehash(account.passwordHash) ? accountPolicy.hasher.hash(password) : nil
+        let stored = account.passwordHash
+        let (matched, rehash) = try await passwordWork.run { () -> (Bool, String?) in
+            let matched = PasswordHasher.verify(password, against: stored)
+            return (matched, matched && hasher.needsRehash(stored) ? hasher.hash(password) : nil)
+        }
         let recording = try await store.recordSignIn(account: account.id, passwordMatched: matched, rehash: rehash,
                                                      lockout: accountPolicy.lockout, caller: caller, at: now)
         guard case .signedIn(let current) = recording else { throw Self.signInRefused }
@@ -69,8 +82,8 @@ extension Installation {
     }
 
     /// The claims of a session in force now; unauthenticated (with the reason) otherwise.
-    public func verifySession(_ token: String) async throws -> SessionClaims {
-        switch try await loadSessionVerifier().verifySession(token, at: clock()) {
+    public func verifySession(_ token: String, verifier: SessionVerifier? = nil) async throws -> SessionClaims {
+        switch try await sessionVerifier(verifier).verifySession(token, at: clock()) {
         case .success(let claims): return claims
         case .failure(let refusal): throw PortalLinksError(.unauthenticated, "the session is not valid (\(refusal.rawValue))")
         }
@@ -78,11 +91,13 @@ extension Installation {
 
     /// A fresh token for a session in force whose account and client are still enabled: same session, a new
     /// idle deadline, never past the absolute limit.
-    public func refreshSession(_ token: String) async throws -> SessionGrant {
+    public func refreshSession(_ token: String, verifier: SessionVerifier? = nil) async throws -> SessionGrant {
         let now = clock()
-        // The verifier, loaded just now, refuses disabled and removed accounts, disabled clients and raised epochs.
-        let claims = try await verifySession(token)
-        guard let account = try await store.account(id: claims.accountID) else {
+        // The verifier refuses disabled and removed accounts, disabled clients and raised epochs as of its
+        // snapshot; the account is read again so that a change since then counts too.
+        let claims = try await verifySession(token, verifier: verifier)
+        guard let account = try await store.account(id: claims.accountID), account.disabledAt == nil,
+              account.epoch == claims.epoch, account.clientID == claims.clientID else {
             throw PortalLinksError(.unauthenticated, "the session is not valid (ended)")
         }
         var refreshed = claims
@@ -92,16 +107,16 @@ extension Installation {
     }
 
     /// Ends one session on every server. Signing out a session that is already over succeeds quietly.
-    public func signOut(_ token: String, caller: String) async throws {
+    public func signOut(_ token: String, caller: String, verifier: SessionVerifier? = nil) async throws {
         let now = clock()
-        guard case .success(let claims) = try await loadSessionVerifier().verifySession(token, at: now) else { return }
+        guard case .success(let claims) = try await sessionVerifier(verifier).verifySession(token, at: now) else { return }
         try await store.signOut(session: claims.sessionID, account: claims.accountID,
                                 keptUntil: claims.signedInAt + accountPolicy.sessionAbsolute + policy.leeway, caller: caller, at: now)
     }
 
     /// A reset token for the front-end to email, or nil when no account has that email (the wire answers
     /// both the same way to the user).
-    public func requestPasswordReset(email text: String, caller: String) async throws -> String? {
+    public func requestPasswordReset(email text: String, caller: String) async throws -> PasswordResetGrant? {
         let now = clock()
         guard let email = EmailAddress(text), let account = try await store.account(email: email), account.disabledAt == nil else {
             try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: EmailAddress(text)?.normalized,
@@ -116,21 +131,33 @@ extension Installation {
         }
         try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: account.email.normalized,
                                                      clientID: account.clientID.description, caller: caller, result: "ok"))
-        return claims.sign(with: key)
+        return PasswordResetGrant(token: claims.sign(with: key), expiresAt: claims.expiresAt)
     }
 
     /// Sets a new password with a reset token: once, within its hour. Ends every session of the account and
     /// clears a lockout.
-    public func resetPassword(token: String, newPassword: String, caller: String) async throws {
+    public func resetPassword(token: String, newPassword: String, caller: String, verifier: SessionVerifier? = nil) async throws {
         let now = clock()
         let refused = PortalLinksError(.unauthenticated, "the reset token is not valid or was used already")
-        guard case .success(let claims) = try await loadSessionVerifier().verifyReset(token, at: now),
+        guard case .success(let claims) = try await sessionVerifier(verifier).verifyReset(token, at: now),
               let account = try await store.account(id: claims.accountID), account.epoch == claims.epoch,
               account.disabledAt == nil else { throw refused }
         try accountPolicy.passwords.check(newPassword)
-        let hash = accountPolicy.hasher.hash(newPassword)
+        let hasher = accountPolicy.hasher
+        let hash = try await passwordWork.run { hasher.hash(newPassword) }
         guard try await store.setPassword(account: account.id, hash: hash, expectedEpoch: claims.epoch,
                                           event: "account.reset", caller: caller, at: now) else { throw refused }
+    }
+
+    /// `given` (a server's snapshot), or one loaded now.
+    private func linkVerifier(_ given: LinkVerifier?) async throws -> LinkVerifier {
+        if let given { return given }
+        return try await loadVerifier()
+    }
+
+    private func sessionVerifier(_ given: SessionVerifier?) async throws -> SessionVerifier {
+        if let given { return given }
+        return try await loadSessionVerifier()
     }
 
     /// Signs `claims` with the primary key, whose ID it sets.

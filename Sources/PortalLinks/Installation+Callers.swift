@@ -1,9 +1,9 @@
 import PortalLinksCore
 import PortalLinksStore
 
-/// What a caller may do.
+/// What a caller may do: verify links, issue links, or register, sign in and manage sessions of accounts.
 public enum CallerScope: String, CaseIterable, Sendable {
-    case verify, issue
+    case verify, issue, accounts
 }
 
 extension Installation {
@@ -16,7 +16,7 @@ extension Installation {
         else {
             throw PortalLinksError(.invalidInput, "a caller name is 1 to 64 letters, digits, '-', '_' or '.'")
         }
-        guard !scopes.isEmpty else { throw PortalLinksError(.invalidInput, "a caller needs at least one scope: verify, issue") }
+        guard !scopes.isEmpty else { throw PortalLinksError(.invalidInput, "a caller needs at least one scope: verify, issue, accounts") }
         let key = Self.apiKeyPrefix + Base64URL.encode(SecureRandom.bytes(32))
         let ordered = CallerScope.allCases.filter(scopes.contains).map(\.rawValue)
         try await store.addCaller(CallerRecord(name: name, keyHash: Self.apiKeyHash(key), scopes: ordered, createdAt: clock()),

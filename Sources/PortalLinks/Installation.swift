@@ -9,6 +9,8 @@ public struct Installation: Sendable {
     let masterKey: MasterKey
     public let policy: LinkPolicy
     public let accountPolicy: AccountPolicy
+    /// Where password hashes run: inline unless a server gives its own pool.
+    public let passwordWork: any PasswordWork
     /// Unix seconds now. Injected so that tests can move time.
     public let clock: @Sendable () -> Int64
     /// Who is acting, for the audit log and the ledger.
@@ -18,24 +20,33 @@ public struct Installation: Sendable {
     public static let storeFileName = "portal-links.sqlite"
 
     public init(store: any LinkStore, masterKey: MasterKey, policy: LinkPolicy = LinkPolicy(),
-                accountPolicy: AccountPolicy = AccountPolicy(),
+                accountPolicy: AccountPolicy = AccountPolicy(), passwordWork: any PasswordWork = InlinePasswordWork(),
                 actor: String, clock: @escaping @Sendable () -> Int64 = Installation.systemClock) {
         self.store = store
         self.masterKey = masterKey
         self.policy = policy
         self.accountPolicy = accountPolicy
+        self.passwordWork = passwordWork
         self.actor = actor
         self.clock = clock
     }
 
     /// The same installation, with `actor` named in the audit log and the ledger.
     public func acting(as actor: String) -> Installation {
-        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy, actor: actor, clock: clock)
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy,
+                     passwordWork: passwordWork, actor: actor, clock: clock)
     }
 
     /// The same installation with other account rules (tests use cheap hashes and short lockouts).
     public func with(accountPolicy: AccountPolicy) -> Installation {
-        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy, actor: actor, clock: clock)
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy,
+                     passwordWork: passwordWork, actor: actor, clock: clock)
+    }
+
+    /// The same installation hashing passwords through `passwordWork` (a server's own threads).
+    public func with(passwordWork: any PasswordWork) -> Installation {
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy,
+                     passwordWork: passwordWork, actor: actor, clock: clock)
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }

@@ -65,6 +65,66 @@ public final class PortalLinksClient: Sendable {
         try await call(.linksIssue, request, idempotent: false)
     }
 
+    // MARK: Accounts (scope "accounts")
+
+    /// Signs up through a portal link. An invalid link is FAILED_PRECONDITION with the link's reason in
+    /// `PortalLinksClientError.reason`; an email that has an account is ALREADY_EXISTS.
+    public func register(token: String, email: String, password: String,
+                         displayName: String = "") async throws -> PortalLinks_V1_Account {
+        var request = PortalLinks_V1_RegisterRequest()
+        request.token = token
+        request.email = email
+        request.password = password
+        request.displayName = displayName
+        let response: PortalLinks_V1_RegisterResponse = try await call(.accountsRegister, request, idempotent: false)
+        return response.account
+    }
+
+    /// A session for the email and password; any refusal is UNAUTHENTICATED with one message.
+    public func signIn(email: String, password: String) async throws -> PortalLinks_V1_SignInResponse {
+        var request = PortalLinks_V1_SignInRequest()
+        request.email = email
+        request.password = password
+        return try await call(.accountsSignIn, request, idempotent: false)
+    }
+
+    /// Checks a session token with no store lookup on the server: `valid`, or its `reason`.
+    public func verifySession(token: String) async throws -> PortalLinks_V1_SessionVerifyResponse {
+        var request = PortalLinks_V1_SessionVerifyRequest()
+        request.token = token
+        return try await call(.sessionsVerify, request, idempotent: true)
+    }
+
+    /// A fresh token for the same session (new idle deadline, same absolute limit).
+    public func refreshSession(token: String) async throws -> PortalLinks_V1_Session {
+        var request = PortalLinks_V1_RefreshRequest()
+        request.token = token
+        let response: PortalLinks_V1_RefreshResponse = try await call(.sessionsRefresh, request, idempotent: false)
+        return response.session
+    }
+
+    /// Ends the session on every server.
+    public func signOut(token: String) async throws {
+        var request = PortalLinks_V1_SignOutRequest()
+        request.token = token
+        let _: PortalLinks_V1_SignOutResponse = try await call(.sessionsSignOut, request, idempotent: true)
+    }
+
+    /// A reset token to email to the user; empty for an email with no account that can be reset.
+    public func requestPasswordReset(email: String) async throws -> PortalLinks_V1_PasswordResetResponse {
+        var request = PortalLinks_V1_PasswordResetRequest()
+        request.email = email
+        return try await call(.accountsRequestPasswordReset, request, idempotent: false)
+    }
+
+    /// Sets a new password with a reset token (once); ends every session of the account.
+    public func resetPassword(resetToken: String, newPassword: String) async throws {
+        var request = PortalLinks_V1_ResetPasswordRequest()
+        request.resetToken = resetToken
+        request.newPassword = newPassword
+        let _: PortalLinks_V1_ResetPasswordResponse = try await call(.accountsResetPassword, request, idempotent: false)
+    }
+
     /// The caller name and scopes the API key stands for.
     public func hello() async throws -> PortalLinks_V1_HelloResponse {
         try await connections.connection().hello
@@ -94,8 +154,9 @@ public final class PortalLinksClient: Sendable {
     static func decode<Response: SwiftProtobuf.Message>(_ frame: Frame) throws -> Response {
         let bytes = Array(frame.payload.readableBytesView)
         guard StatusCode(rawValue: frame.header.code) == .ok else {
-            let error = (try? PortalLinks_V1_Error(serializedBytes: bytes))?.message ?? ""
-            throw PortalLinksClientError(code: StatusCode(rawValue: frame.header.code), message: error)
+            let error = try? PortalLinks_V1_Error(serializedBytes: bytes)
+            throw PortalLinksClientError(code: StatusCode(rawValue: frame.header.code), message: error?.message ?? "",
+                                         reason: error?.reason ?? "")
         }
         do { return try Response(serializedBytes: bytes) } catch {
             throw PortalLinksClientError(code: .internal, message: "the server's answer is not a \(Response.protoMessageName)")

@@ -9,10 +9,14 @@ import Glibc
 public struct PortalLinksClientError: Error, Hashable, Sendable, CustomStringConvertible {
     public let code: StatusCode
     public let message: String
+    /// The server's machine-readable reason, where it gives one (why Accounts.Register refused a link:
+    /// "expired", "link_revoked", "link_full", ...); empty otherwise.
+    public let reason: String
 
-    public init(code: StatusCode, message: String) {
+    public init(code: StatusCode, message: String, reason: String = "") {
         self.code = code
         self.message = message
+        self.reason = reason
     }
 
     public var description: String { "\(code): \(message)" }

@@ -42,7 +42,7 @@ public nonisolated struct PortalLinks_V1_HelloResponse: Sendable {
   /// The caller's name, as `portal-links callers add NAME` gave it.
   public var caller: String = String()
 
-  /// What the caller may call: "verify", "issue".
+  /// What the caller may call: "verify", "issue", "accounts".
   public var scopes: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

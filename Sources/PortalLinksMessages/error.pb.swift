@@ -29,6 +29,10 @@ public nonisolated struct PortalLinks_V1_Error: Sendable {
   /// One line for people; never holds a token, an API key or key material.
   public var message: String = String()
 
+  /// A short machine-readable reason where the status alone is not enough: why a link was refused in
+  /// Accounts.Register ("expired", "link_revoked", ... as in Links.Verify, or "link_full"). Empty otherwise.
+  public var reason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -40,7 +44,7 @@ fileprivate nonisolated let _protobuf_package = "portal_links.v1"
 
 nonisolated extension PortalLinks_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Error"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}message\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -49,6 +53,7 @@ nonisolated extension PortalLinks_V1_Error: SwiftProtobuf.Message, SwiftProtobuf
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -58,11 +63,15 @@ nonisolated extension PortalLinks_V1_Error: SwiftProtobuf.Message, SwiftProtobuf
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 1)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: PortalLinks_V1_Error, rhs: PortalLinks_V1_Error) -> Bool {
     if lhs.message != rhs.message {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

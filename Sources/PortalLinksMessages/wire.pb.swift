@@ -51,6 +51,28 @@ public nonisolated enum PortalLinks_V1_Method: SwiftProtobuf.Enum, Swift.CaseIte
 
   /// links.proto: IssueRequest -> IssueResponse. Scope "issue".
   case linksIssue // = 4
+
+  /// accounts.proto, scope "accounts" for all of them:
+  /// RegisterRequest -> RegisterResponse.
+  case accountsRegister // = 5
+
+  /// SignInRequest -> SignInResponse.
+  case accountsSignIn // = 6
+
+  /// SessionVerifyRequest -> SessionVerifyResponse.
+  case sessionsVerify // = 7
+
+  /// RefreshRequest -> RefreshResponse.
+  case sessionsRefresh // = 8
+
+  /// SignOutRequest -> SignOutResponse.
+  case sessionsSignOut // = 9
+
+  /// PasswordResetRequest -> PasswordResetResponse.
+  case accountsRequestPasswordReset // = 10
+
+  /// ResetPasswordRequest -> ResetPasswordResponse.
+  case accountsResetPassword // = 11
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -64,6 +86,13 @@ public nonisolated enum PortalLinks_V1_Method: SwiftProtobuf.Enum, Swift.CaseIte
     case 2: self = .authHello
     case 3: self = .linksVerify
     case 4: self = .linksIssue
+    case 5: self = .accountsRegister
+    case 6: self = .accountsSignIn
+    case 7: self = .sessionsVerify
+    case 8: self = .sessionsRefresh
+    case 9: self = .sessionsSignOut
+    case 10: self = .accountsRequestPasswordReset
+    case 11: self = .accountsResetPassword
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -75,6 +104,13 @@ public nonisolated enum PortalLinks_V1_Method: SwiftProtobuf.Enum, Swift.CaseIte
     case .authHello: return 2
     case .linksVerify: return 3
     case .linksIssue: return 4
+    case .accountsRegister: return 5
+    case .accountsSignIn: return 6
+    case .sessionsVerify: return 7
+    case .sessionsRefresh: return 8
+    case .sessionsSignOut: return 9
+    case .accountsRequestPasswordReset: return 10
+    case .accountsResetPassword: return 11
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -86,6 +122,13 @@ public nonisolated enum PortalLinks_V1_Method: SwiftProtobuf.Enum, Swift.CaseIte
     .authHello,
     .linksVerify,
     .linksIssue,
+    .accountsRegister,
+    .accountsSignIn,
+    .sessionsVerify,
+    .sessionsRefresh,
+    .sessionsSignOut,
+    .accountsRequestPasswordReset,
+    .accountsResetPassword,
   ]
 
 }
@@ -188,7 +231,7 @@ public nonisolated enum PortalLinks_V1_StatusCode: SwiftProtobuf.Enum, Swift.Cas
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 nonisolated extension PortalLinks_V1_Method: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}METHOD_HEALTH_CHECK\0\u{1}METHOD_AUTH_HELLO\0\u{1}METHOD_LINKS_VERIFY\0\u{1}METHOD_LINKS_ISSUE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}METHOD_HEALTH_CHECK\0\u{1}METHOD_AUTH_HELLO\0\u{1}METHOD_LINKS_VERIFY\0\u{1}METHOD_LINKS_ISSUE\0\u{1}METHOD_ACCOUNTS_REGISTER\0\u{1}METHOD_ACCOUNTS_SIGN_IN\0\u{1}METHOD_SESSIONS_VERIFY\0\u{1}METHOD_SESSIONS_REFRESH\0\u{1}METHOD_SESSIONS_SIGN_OUT\0\u{1}METHOD_ACCOUNTS_REQUEST_PASSWORD_RESET\0\u{1}METHOD_ACCOUNTS_RESET_PASSWORD\0")
 }
 
 nonisolated extension PortalLinks_V1_StatusCode: SwiftProtobuf._ProtoNameProviding {

@@ -8,9 +8,10 @@ import SwiftProtobuf
 
 /// One client connection: authentication, dispatch by method id, backpressure and draining.
 ///
-/// Everything here runs on the connection's event loop. Health, Hello and Verify are answered inline (a
-/// verify is ~150 ns of work, less than a hop to another thread would cost); Issue and the reload for an
-/// unknown key go off the loop and count as in flight until answered.
+/// Everything here runs on the connection's event loop. Health, Hello, Links.Verify and Sessions.Verify are
+/// answered inline (a verify is ~150 ns of work, less than a hop to another thread would cost); Issue, the
+/// account methods (password hashes, store writes) and the reload for an unknown key go off the loop and
+/// count as in flight until answered.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -18,6 +19,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private let state: ServingState
     private let issuer: IssueWorker
+    private let accounts: AccountCalls
     /// Frames are cut here rather than in a ByteToMessageHandler in front, so that a pipelined batch is
     /// handled in one pass without a pipeline hop per call.
     private let decoder: FrameDecoder
@@ -30,8 +32,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var batch = MetricsBatch()
     /// When the call being handled inline was read, for the latency histogram.
     private var readAt = NIODeadline.now()
-    /// Unix seconds at that moment, the time links are checked against.
+    /// Unix seconds at that moment, the time links and sessions are checked against.
     private var wallClock: Int64 = 0
+    /// The installation's clock (the system clock, or a test's).
+    private let clock: @Sendable () -> Int64
     private let configuration: ServerConfiguration
     private var logger: Logger
 
@@ -40,6 +44,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The caller's scopes for the hot methods, looked up once per Hello rather than once per call.
     private var mayVerify = false
     private var mayIssue = false
+    private var mayManageAccounts = false
     /// The last read or answer; the idle timer closes the connection when it is older than the idle timeout.
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
@@ -56,9 +61,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// per batch of pipelined calls instead of one per call.
     private var output: ByteBuffer?
 
-    init(state: ServingState, issuer: IssueWorker, metrics: ServerMetrics, configuration: ServerConfiguration, logger: Logger) {
+    init(state: ServingState, issuer: IssueWorker, accounts: AccountCalls, metrics: ServerMetrics,
+         configuration: ServerConfiguration, logger: Logger) {
         self.state = state
         self.issuer = issuer
+        self.accounts = accounts
+        clock = state.installation.clock
         self.metrics = metrics
         decoder = FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload)
         self.configuration = configuration
@@ -87,7 +95,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // One clock reading per read: every call in it was received at this moment.
         readAt = .now()
         lastActivity = readAt
-        wallClock = Int64(NIODeadline.wallClockSeconds)
+        wallClock = clock()
         if var earlier = unfinished {
             earlier.writeBuffer(&bytes)
             unfinished = earlier
@@ -182,6 +190,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             guard authorise(context, header, allowed: mayIssue, scope: "issue") else { return }
             // Only Issue waits, so only Issue needs the time of receipt for its deadline.
             issue(context, header, payload, receivedAt: readAt)
+        case .sessionsVerify:
+            guard authorise(context, header, allowed: mayManageAccounts, scope: "accounts") else { return }
+            verifySession(context, header, payload)
+        case .accountsRegister, .accountsSignIn, .sessionsRefresh, .sessionsSignOut, .accountsRequestPasswordReset,
+             .accountsResetPassword:
+            guard authorise(context, header, allowed: mayManageAccounts, scope: "accounts") else { return }
+            accountCall(context, header, payload, method)
         default:
             respond(context, header, .unimplemented, message: "unknown method \(header.code)")
         }
@@ -279,6 +294,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         caller = new
         mayVerify = new?.caller.scopes.contains("verify") ?? false
         mayIssue = new?.caller.scopes.contains("issue") ?? false
+        mayManageAccounts = new?.caller.scopes.contains("accounts") ?? false
     }
 
     /// Refuses a Hello already counted in `failedHellos`. An earlier successful Hello stays in force.
@@ -306,7 +322,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
     private func verifyAfterReload(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: ByteBuffer) {
         afterReload(context) { handler, context in
-            let now = Int64(NIODeadline.wallClockSeconds)
+            let now = handler.clock()
             let verification = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: now)!
             handler.respondVerification(context, header, verification)
         }
@@ -368,6 +384,85 @@ final class ConnectionHandler: ChannelDuplexHandler {
         })
     }
 
+    private func verifySession(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
+        guard let request: PortalLinks_V1_SessionVerifyRequest = decode(context, header, payload) else { return }
+        let response = AccountCalls.verifySession(request, with: snapshot.sessionVerifier, at: wallClock)
+        guard response.reason == SessionVerifier.Refusal.unknownKey.rawValue else {
+            respond(context, header, response)
+            return
+        }
+        // Signed with a key made primary a moment ago: reload once (rate-limited), then answer.
+        afterReload(context) { handler, context in
+            let now = handler.clock()
+            handler.respond(context, header, AccountCalls.verifySession(request, with: handler.snapshot.sessionVerifier, at: now))
+        }
+    }
+
+    /// The account methods other than Sessions.Verify: decoded here, worked on in a task (hashes go to the
+    /// server's hashing pool), answered back on the loop.
+    private func accountCall(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
+                             _ method: MethodID) {
+        let calls = accounts
+        let callerName = caller?.caller.name ?? "-"
+        switch method {
+        case .accountsRegister:
+            guard let request: PortalLinks_V1_RegisterRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.register(request, caller: callerName) }
+        case .accountsSignIn:
+            guard let request: PortalLinks_V1_SignInRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.signIn(request, caller: callerName) }
+        case .sessionsRefresh:
+            guard let request: PortalLinks_V1_RefreshRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.refresh(request) }
+        case .sessionsSignOut:
+            guard let request: PortalLinks_V1_SignOutRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.signOut(request, caller: callerName) }
+        case .accountsRequestPasswordReset:
+            guard let request: PortalLinks_V1_PasswordResetRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.requestPasswordReset(request, caller: callerName) }
+        default:
+            guard let request: PortalLinks_V1_ResetPasswordRequest = decode(context, header, payload) else { return }
+            offLoop(context, header) { try await calls.resetPassword(request, caller: callerName) }
+        }
+    }
+
+    /// Runs `work` in a task, counting the call as in flight, and answers on the loop. A call whose deadline
+    /// passed before the task began gets DEADLINE_EXCEEDED and no work.
+    private func offLoop<Response: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
+                                                          _ work: @escaping @Sendable () async throws -> Response) {
+        let receivedAt = readAt
+        let deadline: NIODeadline? = header.deadlineMilliseconds == 0
+            ? nil : receivedAt + .milliseconds(Int64(header.deadlineMilliseconds))
+        startCall()
+        let loop = context.eventLoop
+        let box = NIOLoopBound((self, context), eventLoop: loop)
+        let logger = self.logger
+        Task {
+            let outcome: Result<Response, CallFailure>
+            if let deadline, deadline < .now() {
+                outcome = .failure(.deadlinePassed)
+            } else {
+                do { outcome = .success(try await work()) } catch {
+                    let failure = CallFailure.from(error)
+                    // Storage details are for staff, in the log; the caller gets the generic message.
+                    if failure.status == .internal { logger.error("account call failed", metadata: ["error": "\(error)"]) }
+                    outcome = .failure(failure)
+                }
+            }
+            loop.execute {
+                let (handler, context) = box.value
+                handler.readAt = receivedAt
+                switch outcome {
+                case .success(let response): handler.respond(context, header, response)
+                case .failure(let failure):
+                    handler.respond(context, header, failure.status, message: failure.message, reason: failure.reason)
+                }
+                handler.flushOutput(context)
+                handler.finishCall(context)
+            }
+        }
+    }
+
     // MARK: Helpers
 
     private func refreshSnapshot() {
@@ -405,9 +500,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
         appendOutput(context, header, status: .ok) { $0.writeBytes(bytes) }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String) {
+    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String,
+                         reason: String? = nil) {
         var error = PortalLinks_V1_Error()
         error.message = message
+        error.reason = reason ?? ""
         let bytes: [UInt8] = (try? error.serializedBytes()) ?? []
         appendOutput(context, header, status: status) { $0.writeBytes(bytes) }
     }
@@ -472,7 +569,3 @@ final class ConnectionHandler: ChannelDuplexHandler {
 /// Sent to every connection when shutdown begins.
 struct DrainEvent: Sendable {}
 
-extension NIODeadline {
-    /// Unix seconds from the wall clock (NIODeadline itself is monotonic).
-    static var wallClockSeconds: Int { Int(Date().timeIntervalSince1970) }
-}

@@ -6,12 +6,6 @@ import PortalLinksMessages
 import PortalLinksWire
 import Synchronization
 
-/// A refused call: the status and a one-line message for the Error payload.
-struct CallFailure: Error, Sendable {
-    let status: StatusCode
-    let message: String
-}
-
 /// One Links.Issue call waiting for the store.
 struct IssueJob: Sendable {
     let request: PortalLinks_V1_IssueRequest
@@ -66,7 +60,7 @@ final class IssueWorker: Sendable {
         var live: [(IssueJob, PreparedIssue)] = []
         for job in batch {
             if let deadline = job.deadline, deadline < now {
-                job.completion(.failure(CallFailure(status: .deadlineExceeded, message: "the deadline passed before the call started")))
+                job.completion(.failure(.deadlinePassed))
                 continue
             }
             do { live.append((job, try Self.request(from: job.request))) } catch let error as CallFailure {
@@ -124,14 +118,5 @@ final class IssueWorker: Sendable {
         return response
     }
 
-    /// The wire status for an error from below; storage details stay in the server's log.
-    static func failure(_ error: any Error) -> CallFailure {
-        guard let error = error as? PortalLinksError else { return CallFailure(status: .internal, message: "storage error") }
-        switch error.code {
-        case .invalidInput: return CallFailure(status: .invalidArgument, message: error.message)
-        case .notFound: return CallFailure(status: .notFound, message: error.message)
-        case .conflict: return CallFailure(status: .failedPrecondition, message: error.message)
-        default: return CallFailure(status: .internal, message: "internal error")
-        }
-    }
+    static func failure(_ error: any Error) -> CallFailure { CallFailure.from(error) }
 }

@@ -16,6 +16,9 @@ public final class PortalLinksServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext?
     private let issuer: IssueWorker
+    private let accounts: AccountCalls
+    /// Password hashes, on threads of their own.
+    public let hashing: HashingPool
     public let metrics: ServerMetrics
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let address = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
@@ -29,6 +32,8 @@ public final class PortalLinksServer: Service, Sendable {
         self.group = group
         sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
+        hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes)
+        accounts = AccountCalls(state: state, installation: state.installation.with(passwordWork: hashing))
     }
 
     /// The address the server listens on, once bound (port 0 resolves to the port the system chose).
@@ -73,6 +78,7 @@ public final class PortalLinksServer: Service, Sendable {
             await drain(serverChannel)
             issuer.finish()
         }
+        await hashing.shutdown()
         logger.info("stopped")
     }
 
@@ -124,7 +130,7 @@ public final class PortalLinksServer: Service, Sendable {
             if let sslContext {
                 try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
             }
-            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, metrics: metrics, configuration: configuration,
+            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, accounts: accounts, metrics: metrics, configuration: configuration,
                                                       logger: logger))
         }
     }

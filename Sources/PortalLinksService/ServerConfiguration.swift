@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PortalLinksWire
 
@@ -21,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var maximumFailedHellos = 3
     /// Portal address for Links.Issue's url, when the request gives none.
     public var baseURL: String?
+    /// Threads computing password hashes (19 MiB each while they work); sign-ins beyond them wait.
+    public var hashThreads = System.coreCount
+    /// Hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED at once.
+    public var maximumWaitingHashes = 64
     /// TLS, mutual when it verifies client certificates.
     public var tls: TLSConfiguration?
 

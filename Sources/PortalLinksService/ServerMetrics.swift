@@ -6,14 +6,16 @@ import Synchronization
 /// Counters and a latency histogram for the Prometheus endpoint. Connections count into plain local arrays
 /// (`MetricsBatch`) and add them here once per read, so the hot path touches no shared memory per call.
 public final class ServerMetrics: Sendable {
-    static let methods: [MethodID] = [.healthCheck, .authHello, .linksVerify, .linksIssue]
+    static let methods: [MethodID] = [.healthCheck, .authHello, .linksVerify, .linksIssue, .accountsRegister, .accountsSignIn,
+                                      .sessionsVerify, .sessionsRefresh, .sessionsSignOut, .accountsRequestPasswordReset,
+                                      .accountsResetPassword]
     /// Latency bucket bounds in seconds (Prometheus `le`), from 25 µs to 5 s.
     static let latencyBounds: [Double] = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     static let statusCount = 17
     static let reasonSlots = VerifyReason.allCases.count + 1
 
-    /// [method slot (4 known + other)][status 0...16]
+    /// [method slot (the known methods + other)][status 0...16]
     fileprivate let requests: AtomicArray
     /// [0 valid, then each reason by wire value]
     fileprivate let verifyResults: AtomicArray
@@ -30,7 +32,7 @@ public final class ServerMetrics: Sendable {
     }
 
     static func methodSlot(_ method: UInt16) -> Int {
-        // Method ids 1...4 are the slots' order; anything else counts as "other".
+        // Method ids 1...n are the slots' order; anything else counts as "other".
         (1...UInt16(methods.count)).contains(method) ? Int(method) - 1 : methods.count
     }
 
@@ -84,21 +86,30 @@ public final class ServerMetrics: Sendable {
 /// One connection's counts since its answers were last written. Lives on the connection's event loop; the
 /// flush touches only the rows that changed, so a batch of one method costs a few atomic adds.
 struct MetricsBatch {
-    private var requests = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * ServerMetrics.statusCount)
-    private var verifyResults = [Int](repeating: 0, count: ServerMetrics.reasonSlots)
+    // Allocated with the connection's first answer, so that idle connections cost no counters.
+    private var requests: [Int] = []
+    private var verifyResults: [Int] = []
     /// Calls answered since the last flush, by method slot: they all get the latency measured at the flush.
-    private var answered = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
+    private var answered: [Int] = []
     private var verified = false
     private(set) var hasPending = false
 
     mutating func record(method: UInt16, status: StatusCode) {
+        if answered.isEmpty { allocate() }
         let slot = ServerMetrics.methodSlot(method)
         requests[slot * ServerMetrics.statusCount + min(Int(status.rawValue), ServerMetrics.statusCount - 1)] += 1
         answered[slot] += 1
         hasPending = true
     }
 
+    private mutating func allocate() {
+        requests = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * ServerMetrics.statusCount)
+        verifyResults = [Int](repeating: 0, count: ServerMetrics.reasonSlots)
+        answered = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
+    }
+
     mutating func recordVerify(_ reason: VerifyReason?) {
+        if answered.isEmpty { allocate() }
         verifyResults[reason?.wireValue ?? 0] += 1
         verified = true
         hasPending = true

@@ -2,8 +2,8 @@ import PortalLinksCore
 import PortalLinksStore
 import PortalLinksWire
 
-/// Everything a connection needs to answer without I/O: the verifier and the active callers, as of one
-/// store generation.
+/// Everything a connection needs to answer without I/O: the link and session verifiers and the active
+/// callers, as of one store generation.
 public final class ServingSnapshot: Sendable {
     public struct Caller: Sendable, Equatable {
         public let name: String
@@ -11,12 +11,15 @@ public final class ServingSnapshot: Sendable {
     }
 
     public let verifier: LinkVerifier
+    /// Sessions and reset tokens, with what ended sessions early as of this generation.
+    public let sessionVerifier: SessionVerifier
     /// Active callers by the SHA-256 of their API key.
     let callersByKeyHash: [[UInt8]: Caller]
     public let generation: UInt64
 
-    public init(verifier: LinkVerifier, callers: [CallerRecord], generation: UInt64) {
+    public init(verifier: LinkVerifier, sessionVerifier: SessionVerifier, callers: [CallerRecord], generation: UInt64) {
         self.verifier = verifier
+        self.sessionVerifier = sessionVerifier
         var byHash: [[UInt8]: Caller] = [:]
         for caller in callers where caller.revokedAt == nil {
             byHash[caller.keyHash] = Caller(name: caller.name, scopes: Set(caller.scopes))

@@ -36,8 +36,9 @@ public final class ServingState: Sendable {
 
     static func load(from installation: Installation) async throws -> ServingSnapshot {
         let verifier = try await installation.loadVerifier()
+        let sessionVerifier = try await installation.loadSessionVerifier()
         let callers = try await installation.callers()
-        return ServingSnapshot(verifier: verifier, callers: callers, generation: verifier.generation)
+        return ServingSnapshot(verifier: verifier, sessionVerifier: sessionVerifier, callers: callers, generation: verifier.generation)
     }
 
     /// Reloads when the store's generation differs from the one in force. Returns whether it reloaded.

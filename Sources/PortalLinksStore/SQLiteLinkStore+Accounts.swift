@@ -14,7 +14,7 @@ extension SQLiteLinkStore {
             if let maximum = try Int.fetchOne(db, sql: "SELECT max_accounts FROM links WHERE link_id = ?", arguments: [linkRow]) {
                 let used = try Int.fetchOne(db, sql: "SELECT count(*) FROM accounts WHERE link_id = ?", arguments: [linkRow]) ?? 0
                 guard used < maximum else {
-                    throw PortalLinksError(.conflict, "link \(link) has reached its limit of \(maximum) accounts")
+                    throw PortalLinksError(.conflict, "link \(link) has reached its limit of \(maximum) accounts", reason: "link_full")
                 }
             }
             do {

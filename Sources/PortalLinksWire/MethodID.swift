@@ -7,6 +7,13 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let authHello = MethodID(rawValue: 2)
     public static let linksVerify = MethodID(rawValue: 3)
     public static let linksIssue = MethodID(rawValue: 4)
+    public static let accountsRegister = MethodID(rawValue: 5)
+    public static let accountsSignIn = MethodID(rawValue: 6)
+    public static let sessionsVerify = MethodID(rawValue: 7)
+    public static let sessionsRefresh = MethodID(rawValue: 8)
+    public static let sessionsSignOut = MethodID(rawValue: 9)
+    public static let accountsRequestPasswordReset = MethodID(rawValue: 10)
+    public static let accountsResetPassword = MethodID(rawValue: 11)
 
     public var description: String {
         switch self {
@@ -14,6 +21,13 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
         case .authHello: "Auth.Hello"
         case .linksVerify: "Links.Verify"
         case .linksIssue: "Links.Issue"
+        case .accountsRegister: "Accounts.Register"
+        case .accountsSignIn: "Accounts.SignIn"
+        case .sessionsVerify: "Sessions.Verify"
+        case .sessionsRefresh: "Sessions.Refresh"
+        case .sessionsSignOut: "Sessions.SignOut"
+        case .accountsRequestPasswordReset: "Accounts.RequestPasswordReset"
+        case .accountsResetPassword: "Accounts.ResetPassword"
         default: "method \(rawValue)"
         }
     }

@@ -7,6 +7,7 @@ public struct StatusCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let invalidArgument = StatusCode(rawValue: 3)
     public static let deadlineExceeded = StatusCode(rawValue: 4)
     public static let notFound = StatusCode(rawValue: 5)
+    public static let alreadyExists = StatusCode(rawValue: 6)
     public static let permissionDenied = StatusCode(rawValue: 7)
     public static let resourceExhausted = StatusCode(rawValue: 8)
     public static let failedPrecondition = StatusCode(rawValue: 9)

@@ -7,6 +7,7 @@ import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksWire
 import ServiceLifecycle
+import Synchronization
 import SwiftProtobuf
 @testable import PortalLinks
 @testable import PortalLinksCore
@@ -23,24 +24,32 @@ final class LiveServer: Sendable {
     let port: Int
     let verifierKey: String
     let issuerKey: String
+    /// A caller with the accounts scope ("portal").
+    let accountsKey: String
     let metrics: MetricsEndpoint
 
-    static func start(reloadInterval: Duration = .milliseconds(100),
+    static func start(reloadInterval: Duration = .milliseconds(100), accountPolicy: AccountPolicy? = nil,
+                      clock: MovableClock? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-serve-\(UUID().uuidString)").path
-        let installation = try await Installation.open(home: home, environment: [:], actor: "test")
+        let now: @Sendable () -> Int64
+        if let clock { now = { clock.now } } else { now = Installation.systemClock }
+        var installation = try await Installation.open(home: home, environment: [:], actor: "test", clock: now)
+        if let accountPolicy { installation = installation.with(accountPolicy: accountPolicy) }
         let verifierKey = try await installation.addCaller(named: "frontend", scopes: [.verify])
         let issuerKey = try await installation.addCaller(named: "staff-portal", scopes: [.verify, .issue])
+        let accountsKey = try await installation.addCaller(named: "portal", scopes: [.verify, .accounts])
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.baseURL = "https://portal.example.com/join"
         configure(&configuration)
         return try await LiveServer(home: home, installation: installation, configuration: configuration,
-                                    reloadInterval: reloadInterval, verifierKey: verifierKey, issuerKey: issuerKey)
+                                    reloadInterval: reloadInterval, verifierKey: verifierKey, issuerKey: issuerKey,
+                                    accountsKey: accountsKey)
     }
 
     private init(home: String, installation: Installation, configuration: ServerConfiguration, reloadInterval: Duration,
-                 verifierKey: String, issuerKey: String) async throws {
+                 verifierKey: String, issuerKey: String, accountsKey: String) async throws {
         self.home = home
         self.installation = installation
         var logger = Logger(label: "test")
@@ -57,6 +66,7 @@ final class LiveServer: Sendable {
         port = try await server.listeningAddress().port!
         self.verifierKey = verifierKey
         self.issuerKey = issuerKey
+        self.accountsKey = accountsKey
     }
 
     func client(apiKey: String? = nil, tls: TLSConfiguration? = nil) throws -> PortalLinksClient {
@@ -87,6 +97,13 @@ final class LiveServer: Sendable {
         }
         return try await condition()
     }
+}
+
+/// A clock the test moves; starts at the real time so that links issued by the server look current.
+final class MovableClock: Sendable {
+    private let value = Mutex<Int64>(Int64(Date().timeIntervalSince1970))
+    var now: Int64 { value.withLock { $0 } }
+    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
 }
 
 /// A bare TCP connection for sending arbitrary bytes and reading whatever frames come back.

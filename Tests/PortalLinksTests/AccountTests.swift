@@ -44,7 +44,7 @@ import Testing
         home.clock.advance(by: 200)
         for (token, reason) in [(String(decoding: tampered, as: UTF8.self), "bad_signature"), (expired, "expired"),
                                 (revoked.token, "link_revoked"), ("garbage", "malformed")] {
-            await #expect(throws: PortalLinksError(.invalidInput, "the link is not valid (\(reason))")) {
+            await #expect(throws: PortalLinksError(.conflict, "the link is not valid (\(reason))", reason: reason)) {
                 try await installation.register(link: token, email: "ana@example.com", password: Self.password,
                                                 displayName: nil, caller: "frontend")
             }
@@ -168,7 +168,7 @@ import Testing
         let session = try await installation.signIn(email: "ana@example.com", password: Self.password, caller: "f")
         for _ in 0..<5 { _ = try? await installation.signIn(email: "ana@example.com", password: "wrong pass", caller: "f") }
         #expect(try await installation.requestPasswordReset(email: "nobody@example.com", caller: "f") == nil)
-        let reset = try #require(try await installation.requestPasswordReset(email: "ANA@example.com", caller: "f"))
+        let reset = try #require(try await installation.requestPasswordReset(email: "ANA@example.com", caller: "f")).token
         await #expect(throws: PortalLinksError.self) { try await installation.verifySession(reset) }  // a reset is no session
         try await installation.resetPassword(token: reset, newPassword: "a brand new passphrase", caller: "f")
         await #expect(throws: PortalLinksError.self) {
@@ -176,7 +176,7 @@ import Testing
         }
         await #expect(throws: PortalLinksError.self) { try await installation.verifySession(session.token) }
         _ = try await installation.signIn(email: "ana@example.com", password: "a brand new passphrase", caller: "f")
-        let late = try #require(try await installation.requestPasswordReset(email: "ana@example.com", caller: "f"))
+        let late = try #require(try await installation.requestPasswordReset(email: "ana@example.com", caller: "f")).token
         home.clock.advance(by: 3_600 + 61)
         await #expect(throws: PortalLinksError.self) { try await installation.resetPassword(token: late, newPassword: "too late passphrase", caller: "f") }
     }
@@ -187,7 +187,7 @@ import Testing
         try await installation.register(link: link, email: "ana@example.com", password: Self.password, displayName: nil, caller: "f")
         _ = try? await installation.signIn(email: "ana@example.com", password: "wrong pass 123", caller: "f")
         let grant = try await installation.signIn(email: "ana@example.com", password: Self.password, caller: "f")
-        let reset = try await installation.requestPasswordReset(email: "ana@example.com", caller: "f")!
+        let reset = try await installation.requestPasswordReset(email: "ana@example.com", caller: "f")!.token
         try await installation.signOut(grant.token, caller: "f")
         let hash = try await installation.store.account(email: EmailAddress("ana@example.com")!)!.passwordHash
         let entries = try await installation.store.activity(account: nil, client: .text("acme"))

@@ -13,7 +13,7 @@ struct CallersCommand: AsyncParsableCommand {
             abstract: "Add a caller and print its API key, once: only a hash of it is kept.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("Letters, digits, '-', '_' or '.', up to 64.", valueName: "NAME")) var name: String
-        @Option(help: ArgumentHelp("What it may call: verify, issue (comma-separated).", valueName: "SCOPES"))
+        @Option(help: ArgumentHelp("What it may call: verify, issue, accounts (comma-separated).", valueName: "SCOPES"))
         var scopes: String = "verify"
 
         func validate() throws { _ = try parsedScopes() }
@@ -21,7 +21,7 @@ struct CallersCommand: AsyncParsableCommand {
         func parsedScopes() throws -> [CallerScope] {
             try scopes.split(separator: ",").map { text in
                 guard let scope = CallerScope(rawValue: text.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("--scopes takes verify and issue, comma-separated")
+                    throw ValidationError("--scopes takes verify, issue and accounts, comma-separated")
                 }
                 return scope
             }

@@ -12,7 +12,7 @@ public enum Hex {
     }
 
     /// `value` as exactly `digits` lowercase hex digits, zero-padded.
-    static func padded(_ value: some BinaryInteger, digits: Int) -> String {
+    public static func padded(_ value: some BinaryInteger, digits: Int) -> String {
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - hex.count)) + hex
     }

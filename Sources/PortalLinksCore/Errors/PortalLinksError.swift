@@ -3,7 +3,7 @@
 /// later a wire status).
 public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case invalidInput, notFound, conflict, alreadyExists, unauthenticated, masterKey, corrupt }
+        private enum Value: String { case invalidInput, notFound, conflict, alreadyExists, unauthenticated, busy, masterKey, corrupt }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
@@ -17,6 +17,8 @@ public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertib
         public static let alreadyExists = Code(.alreadyExists)
         /// Sign-in refused, or a session or reset token that does not hold. Deliberately vague.
         public static let unauthenticated = Code(.unauthenticated)
+        /// Too much work is waiting (password hashes on a server); nothing was done, try again shortly.
+        public static let busy = Code(.busy)
         /// The master key is missing, unreadable, malformed or not the one the ring is sealed under.
         public static let masterKey = Code(.masterKey)
         /// Stored data does not make sense.
@@ -27,10 +29,14 @@ public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertib
 
     public let code: Code
     public let message: String
+    /// A short machine-readable reason where the code alone is not enough (why a link was refused at
+    /// registration: "expired", "link_revoked", "link_full"); nil otherwise.
+    public let reason: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, reason: String? = nil) {
         self.code = code
         self.message = message
+        self.reason = reason
     }
 
     public var description: String { message }

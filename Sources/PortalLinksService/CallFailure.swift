@@ -1,0 +1,28 @@
+import PortalLinksCore
+import PortalLinksWire
+
+/// A refused call: the status, a one-line message for the Error payload, and a machine-readable reason
+/// where the status is not enough.
+struct CallFailure: Error, Sendable {
+    let status: StatusCode
+    let message: String
+    var reason: String? = nil
+
+    static let deadlinePassed = CallFailure(status: .deadlineExceeded, message: "the deadline passed before the call started")
+
+    /// The wire status for an error from below; storage details stay in the server's log.
+    static func from(_ error: any Error) -> CallFailure {
+        guard let error = error as? PortalLinksError else { return CallFailure(status: .internal, message: "storage error") }
+        let status: StatusCode
+        switch error.code {
+        case .invalidInput: status = .invalidArgument
+        case .notFound: status = .notFound
+        case .conflict: status = .failedPrecondition
+        case .alreadyExists: status = .alreadyExists
+        case .unauthenticated: status = .unauthenticated
+        case .busy: status = .resourceExhausted
+        default: return CallFailure(status: .internal, message: "internal error")
+        }
+        return CallFailure(status: status, message: error.message, reason: error.reason)
+    }
+}
