@@ -101,7 +101,8 @@ let package = Package(
             dependencies: ["PortalLinksStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
-        .testTarget(name: "PortalLinksCLITests"),
+        // Runs the built binary as staff would; the client library only to play a front-end server against `serve`.
+        .testTarget(name: "PortalLinksCLITests", dependencies: ["PortalLinksClient", "PortalLinksMessages"]),
         .testTarget(
             name: "PortalLinksWireTests",
             dependencies: [

@@ -8,9 +8,13 @@ public struct IssueRequest: Sendable {
     /// Unix seconds; nil for the policy's default lifetime.
     public var expiresAt: Int64?
     public var sentTo: [String]
+    /// How many accounts may register through the link (1 for a personal invitation); nil for no cap.
+    public var maximumAccounts: Int?
 
-    public init(clientID: ClientID, displayName: String? = nil, expiresAt: Int64? = nil, sentTo: [String] = []) {
+    public init(clientID: ClientID, displayName: String? = nil, expiresAt: Int64? = nil, sentTo: [String] = [],
+                maximumAccounts: Int? = nil) {
         self.clientID = clientID
+        self.maximumAccounts = maximumAccounts
         self.displayName = displayName
         self.expiresAt = expiresAt
         self.sentTo = sentTo
@@ -23,6 +27,7 @@ public struct IssuedLink: Sendable {
     public let linkID: LinkID
     public let claims: LinkClaims
     public let sentTo: [String]
+    public var maximumAccounts: Int? = nil
 }
 
 extension Installation {
@@ -67,8 +72,12 @@ extension Installation {
             for index in pending {
                 results[index] = Result {
                     let claims = try claims(for: requests[index], keyID: primary.id, at: now)
+                    if let maximum = requests[index].maximumAccounts, !(1...1_000_000).contains(maximum) {
+                        throw PortalLinksError(.invalidInput, "the account cap must be 1 to 1000000")
+                    }
                     let (token, linkID) = LinkToken.sign(claims, with: key)
-                    return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: requests[index].sentTo)
+                    return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: requests[index].sentTo,
+                                      maximumAccounts: requests[index].maximumAccounts)
                 }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
             }
             let signed = pending.filter { (try? results[$0].get()) != nil }
@@ -91,7 +100,7 @@ extension Installation {
     func ledgerEntry(for link: IssuedLink) -> LedgerEntry {
         LedgerEntry(linkID: link.linkID, clientID: link.claims.clientID, displayName: link.claims.displayName,
                     issuedAt: link.claims.issuedAt, expiresAt: link.claims.expiresAt, keyID: link.claims.keyID,
-                    sentTo: link.sentTo, issuedBy: actor)
+                    sentTo: link.sentTo, issuedBy: actor, maximumAccounts: link.maximumAccounts)
     }
 
     /// A light check that catches a swapped column, not a full RFC 5322 parser.

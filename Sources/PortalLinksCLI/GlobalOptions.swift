@@ -65,8 +65,13 @@ enum Arguments {
         return id
     }
 
+    /// A usage error (exit 2) when malformed, also when called from `validate()`.
     static func clientID(_ text: String) throws -> ClientID {
-        try ClientID(parsing: text.trimmingCharacters(in: .whitespaces))
+        do {
+            return try ClientID(parsing: text.trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw ValidationError(error.message)
+        }
     }
 }
 

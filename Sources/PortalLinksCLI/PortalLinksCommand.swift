@@ -6,14 +6,14 @@ import PortalLinksCore
 struct PortalLinksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portal-links",
-        abstract: "Signed invitation links for client portals: issue, verify, rotate keys, revoke.",
+        abstract: "Signed invitation links for client portals: issue, verify, rotate keys, revoke, and the accounts registered through them.",
         discussion: """
             Exit status: 0 success (for verify: the link is valid), 1 refused or failed (for verify: the link is \
             invalid), 2 usage error.
             """,
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
-            ClientsCommand.self, LinksCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,
+            ClientsCommand.self, LinksCommand.self, AccountsCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,
             BenchCommand.self,
         ])
 }

@@ -161,6 +161,9 @@ public nonisolated struct PortalLinks_V1_IssueRequest: Sendable {
   /// The portal address the token is appended to as ?token=; empty for the server's --base-url.
   public var baseURL: String = String()
 
+  /// How many accounts may register through the link (1 for a personal invitation); 0 for no cap.
+  public var maxAccounts: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -294,7 +297,7 @@ nonisolated extension PortalLinks_V1_VerifyResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension PortalLinks_V1_IssueRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}display_name\0\u{3}expires_at\0\u{3}sent_to\0\u{3}base_url\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}display_name\0\u{3}expires_at\0\u{3}sent_to\0\u{3}base_url\0\u{3}max_accounts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -307,6 +310,7 @@ nonisolated extension PortalLinks_V1_IssueRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.sentTo) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.baseURL) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.maxAccounts) }()
       default: break
       }
     }
@@ -328,6 +332,9 @@ nonisolated extension PortalLinks_V1_IssueRequest: SwiftProtobuf.Message, SwiftP
     if !self.baseURL.isEmpty {
       try visitor.visitSingularStringField(value: self.baseURL, fieldNumber: 5)
     }
+    if self.maxAccounts != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxAccounts, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -337,6 +344,7 @@ nonisolated extension PortalLinks_V1_IssueRequest: SwiftProtobuf.Message, SwiftP
     if lhs.expiresAt != rhs.expiresAt {return false}
     if lhs.sentTo != rhs.sentTo {return false}
     if lhs.baseURL != rhs.baseURL {return false}
+    if lhs.maxAccounts != rhs.maxAccounts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

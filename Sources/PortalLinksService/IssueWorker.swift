@@ -100,7 +100,8 @@ final class IssueWorker: Sendable {
             }
             return PreparedIssue(
                 request: IssueRequest(clientID: client, displayName: name,
-                                      expiresAt: message.expiresAt == 0 ? nil : message.expiresAt, sentTo: message.sentTo),
+                                      expiresAt: message.expiresAt == 0 ? nil : message.expiresAt, sentTo: message.sentTo,
+                                      maximumAccounts: message.maxAccounts == 0 ? nil : Int(message.maxAccounts)),
                 base: base)
         } catch let error as PortalLinksError {
             throw failure(error)

@@ -10,9 +10,12 @@ public struct LedgerEntry: Sendable, Equatable {
     public var keyID: KeyID
     public var sentTo: [String]
     public var issuedBy: String
+    /// How many accounts may register through the link; nil for no cap.
+    public var maximumAccounts: Int?
 
     public init(linkID: LinkID, clientID: ClientID, displayName: String?, issuedAt: Int64, expiresAt: Int64,
-                keyID: KeyID, sentTo: [String], issuedBy: String) {
+                keyID: KeyID, sentTo: [String], issuedBy: String, maximumAccounts: Int? = nil) {
+        self.maximumAccounts = maximumAccounts
         self.linkID = linkID
         self.clientID = clientID
         self.displayName = displayName

@@ -3,35 +3,6 @@ import Testing
 
 /// `portal-links bench --connect` against a real `portal-links serve`, both run as staff and load-testers would.
 @Suite(.timeLimit(.minutes(1))) struct BenchCommandTests {
-    /// Starts `serve` on a free loopback port of the CLI's home; stops it when the test ends.
-    final class RunningServer {
-        let process: Process
-        let port: Int
-
-        init(_ cli: CLI) throws {
-            let (process, _, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"])
-            try process.run()
-            self.process = process
-            var seen = ""
-            let reader = err.fileHandleForReading
-            while !seen.contains("listening on") {
-                let chunk = reader.availableData
-                guard !chunk.isEmpty else { throw CLIError(message: "serve stopped: \(seen)") }
-                seen += String(decoding: chunk, as: UTF8.self)
-            }
-            let line = seen.split(separator: "\n").first { $0.contains("listening on") }!
-            guard let port = Int(line.split(separator: ":").last!.prefix { $0.isNumber }) else {
-                throw CLIError(message: "no port in: \(line)")
-            }
-            self.port = port
-        }
-
-        func stop() {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
     @Test func aMixedRunCountsEveryCallAndReportsLatencies() throws {
         let cli = CLI()
         defer { cli.remove() }

@@ -48,13 +48,20 @@ struct CLI {
         try run(arguments, environment: environment)
     }
 
+    /// `input`, when given, is the process's standard input.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw CLIError(message: "\(Self.binary) is missing: build it first (make test does)")
         }
         let (process, out, err) = process(arguments, environment: environment)
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

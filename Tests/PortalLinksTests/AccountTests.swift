@@ -195,4 +195,24 @@ import Testing
         let text = entries.map { "\($0)" }.joined(separator: "\n") + (try await installation.store.auditEntries()).map { "\($0)" }.joined()
         for secret in [Self.password, "wrong pass 123", grant.token, reset, link, hash] { #expect(!text.contains(secret)) }
     }
+
+    @Test func invitationStatusFollowsTheLink() async throws {
+        let (home, installation, link) = try await Self.setUp()
+        defer { home.remove() }
+        func status(_ id: LinkID) async throws -> String {
+            let entry = try #require(try await installation.store.ledgerEntry(id))
+            let revocation = try await installation.store.revocationStatus(of: id, client: entry.clientID)
+            return try await installation.invitation(entry, revocation: revocation).status
+        }
+        let linkID = try #require(try await installation.loadVerifier().verify(link, at: home.clock.now).linkID)
+        #expect(try await status(linkID) == "pending")
+        try await installation.register(link: link, email: "ana@example.com", password: Self.password, displayName: nil, caller: "f")
+        #expect(try await status(linkID) == "accepted")
+        let revoked = try await installation.issue(IssueRequest(clientID: .text("acme")))
+        _ = try await installation.revokeLink(revoked.linkID)
+        #expect(try await status(revoked.linkID) == "revoked")
+        let expiring = try await installation.issue(IssueRequest(clientID: .text("acme"), expiresAt: home.clock.now + 60))
+        home.clock.advance(by: 61)
+        #expect(try await status(expiring.linkID) == "expired")
+    }
 }

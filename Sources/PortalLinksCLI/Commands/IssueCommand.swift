@@ -32,6 +32,9 @@ struct IssueCommand: AsyncParsableCommand {
     @Option(name: .customLong("sent-to"), help: ArgumentHelp("Email address the link goes to (repeatable), kept in the ledger.", valueName: "EMAIL"))
     var sentTo: [String] = []
 
+    @Option(name: .customLong("max-accounts"), help: ArgumentHelp("At most this many accounts may register through the link (1 for a personal invitation); no cap by default.", valueName: "N"))
+    var maximumAccounts: Int?
+
     @Option(help: "Output: url, token, html, iframe, email or json.")
     var format: LinkFormat?
 
@@ -47,6 +50,10 @@ struct IssueCommand: AsyncParsableCommand {
             throw ValidationError("--csv takes the client, name, expiry and addresses from the file; drop --client, --name, --expires and --sent-to")
         }
         if output != nil, csv == nil { throw ValidationError("--output goes with --csv") }
+        if let maximumAccounts, !(1...1_000_000).contains(maximumAccounts) {
+            throw ValidationError("--max-accounts takes a number from 1 to 1000000")
+        }
+        if csv != nil, maximumAccounts != nil { throw ValidationError("--max-accounts goes with --client, not --csv") }
         if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
     }
 
@@ -68,7 +75,7 @@ struct IssueCommand: AsyncParsableCommand {
         }
         let link = try await installation.issue(IssueRequest(
             clientID: clientID, displayName: name?.trimmingCharacters(in: .whitespaces), expiresAt: expiresAt,
-            sentTo: sentTo.map { $0.trimmingCharacters(in: .whitespaces) }))
+            sentTo: sentTo.map { $0.trimmingCharacters(in: .whitespaces) }, maximumAccounts: maximumAccounts))
         print(renderer.render(link))
     }
 }

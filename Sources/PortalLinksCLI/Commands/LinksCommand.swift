@@ -38,7 +38,11 @@ struct LinksCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One link: its ledger entry and whether it is active, expired or revoked.")
+        static let configuration = CommandConfiguration(
+            abstract: "One link: its ledger entry, whether it works, its invitation status and the accounts registered through it.",
+            discussion: """
+                Invitation status: revoked, expired, accepted (at least one account registered) or pending (none yet),                 in that order of precedence.
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The link.", valueName: "LINK_ID")) var linkID: String
         @Flag(help: "Print JSON.") var json = false
@@ -54,8 +58,11 @@ struct LinksCommand: AsyncParsableCommand {
             let now = installation.clock()
             let keyState = ring.key(entry.keyID).map { installation.effectiveState(of: $0, in: ring) }
             let status = LedgerOutput.status(entry, revocation: revocation, keyState: keyState, now: now)
+            let invitation = try await installation.invitation(entry, revocation: revocation)
             if json {
-                print(JSONText.object(LedgerOutput.fields(entry) + [("status", status)]))
+                let accounts = RawJSON(text: JSONText.array(invitation.accounts.map { JSONText.object(AccountOutput.fields($0, now: now)) }))
+                print(JSONText.object(LedgerOutput.fields(entry) + [("status", status), ("invitation", invitation.status),
+                                                                    ("accounts", accounts)]))
                 return
             }
             print("link_id:  \(entry.linkID)")
@@ -65,6 +72,11 @@ struct LinksCommand: AsyncParsableCommand {
             print("expires:  \(TimeText.format(entry.expiresAt))")
             print("key:      \(entry.keyID) (\(keyState?.rawValue ?? "unknown"))")
             print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : entry.sentTo.joined(separator: ", "))")
+            print("invitation: \(invitation.status)" + (entry.maximumAccounts.map { " (at most \($0) account\($0 == 1 ? "" : "s"))" } ?? ""))
+            print(invitation.accounts.isEmpty ? "accounts: none" : "accounts:")
+            for account in invitation.accounts {
+                print("  \(account.email)  registered \(TimeText.format(account.createdAt))  \(AccountOutput.state(account, now: now))")
+            }
         }
     }
 }
@@ -73,7 +85,7 @@ enum LedgerOutput {
     static func fields(_ entry: LedgerEntry) -> [(String, Any?)] {
         [("link_id", entry.linkID.description), ("client_id", entry.clientID.description), ("display_name", entry.displayName),
          ("issued_at", entry.issuedAt), ("expires_at", entry.expiresAt), ("key_id", entry.keyID.description),
-         ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy)]
+         ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy), ("max_accounts", entry.maximumAccounts)]
     }
 
     /// active, expired, revoked (link or client), disabled (client or key).

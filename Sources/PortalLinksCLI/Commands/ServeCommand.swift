@@ -7,6 +7,7 @@ import NIOSSL
 import PortalLinks
 import PortalLinksCore
 import PortalLinksService
+import PortalLinksStore
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -58,6 +59,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .customLong("hash-threads"), help: "Threads hashing passwords for sign-in, registration and reset, 19 MiB each while busy (default: one per core).")
+    var hashThreads: Int?
+
+    @Option(name: .customLong("hash-queue"), help: "Password hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED.")
+    var hashQueue = 64
+
+    @Option(name: .customLong("min-password-length"), help: "Shortest password accepted at registration and reset (8 to 64; 15 is advised without a second factor).")
+    var minimumPasswordLength = PasswordPolicy.defaultMinimumLength
+
+    @Option(name: .customLong("lockout-attempts"), help: "Failed sign-ins in a row that lock an account.")
+    var lockoutAttempts = 5
+
+    @Option(name: .customLong("lockout-duration"), help: ArgumentHelp("How long a locked account stays locked.", valueName: "DURATION"))
+    var lockoutDuration = "15m"
+
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics.", valueName: "HOST:PORT"))
     var metrics: String?
 
@@ -83,6 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-connections and --max-in-flight must be positive; --max-frame-bytes 1 to 16777216")
         }
         if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
+        if let hashThreads, !(1...64).contains(hashThreads) { throw ValidationError("--hash-threads takes 1 to 64") }
+        guard (0...100_000).contains(hashQueue) else { throw ValidationError("--hash-queue takes 0 to 100000") }
+        guard (8...64).contains(minimumPasswordLength) else { throw ValidationError("--min-password-length takes 8 to 64") }
+        guard (1...100).contains(lockoutAttempts) else { throw ValidationError("--lockout-attempts takes 1 to 100") }
+        guard try Arguments.duration(lockoutDuration, option: "--lockout-duration") > 0 else {
+            throw ValidationError("--lockout-duration must be longer than zero")
+        }
     }
 
     static func parseListen(_ text: String) throws -> (host: String, port: Int) {
@@ -107,7 +130,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         let home = Installation.homeDirectory(explicit: global.home, environment: global.environment)
         let isNewHome = !FileManager.default.fileExists(atPath: home)
-        let installation = try await global.open().acting(as: "serve")
+        var accountPolicy = AccountPolicy()
+        accountPolicy.passwords.minimumLength = minimumPasswordLength
+        accountPolicy.lockout = LockoutPolicy(maximumFailures: lockoutAttempts,
+                                              lockSeconds: try Arguments.duration(lockoutDuration, option: "--lockout-duration"))
+        let installation = try await global.open().acting(as: "serve").with(accountPolicy: accountPolicy)
 
         var configuration = ServerConfiguration()
         (configuration.host, configuration.port) = try Self.parseListen(listen)
@@ -119,10 +146,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.drainTimeout = .seconds(try Arguments.duration(drainTimeout, option: "--drain-timeout"))
         configuration.baseURL = baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]
         configuration.tls = try tlsConfiguration()
+        if let hashThreads { configuration.hashThreads = hashThreads }
+        configuration.maximumWaitingHashes = hashQueue
 
         var welcome: [String] = []
         if isNewHome {
-            let key = try await installation.addCaller(named: "local", scopes: [.verify, .issue])
+            let key = try await installation.addCaller(named: "local", scopes: [.verify, .issue, .accounts])
             let link = try await installation.issue(IssueRequest(clientID: .text("demo"), displayName: "Demo Client"))
             welcome = [
                 "created the home directory \(home)",
