@@ -13,7 +13,7 @@ cleanup() { [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null; [ -n "${se
 trap cleanup EXIT
 
 export PORTAL_LINKS_HOME="$work/home"
-key=$("$pl" callers add bench --scopes verify,issue)
+key=$("$pl" callers add bench --scopes verify,issue,accounts)
 token=$("$pl" issue --client portal-links-bench --expires 1h --format token)
 
 redis_port=$(free_port)
@@ -44,6 +44,25 @@ for depth in 1 16; do
     vr=$(field "$v" "d['requests_per_second']"); vp=$(field "$v" "round(d['latency_us']['p99']/1000, 3)")
     printf '%-34s %14.0f %14s %10s\n' "redis GET, depth $depth" "$r" "$rp" ""
     printf '%-34s %14.0f %14s %10s\n' "portal-links Verify, depth $depth" "$vr" "$vp" "$(python3 -c "print(f'{$vr/$r:.2f}x')")"
+done
+
+# Sign-ins next to Verify: each one costs the server an Argon2id hash (password_hash_ms above), run on
+# hashing threads below the event loop's priority. Same Verify load, for a fixed time, without and with them.
+signin_seconds="${BENCH_SIGNIN_SECONDS:-10}"
+verify_for() {  # extra bench arguments
+    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P 16 -z "${signin_seconds}s" --warmup 1s --threads 1 --format json "$@" 2>/dev/null
+}
+echo
+printf '%-34s %14s %14s %14s\n' "Verify with sign-ins, depth 16" "verify/s" "sign-ins/s" "sign-in p99 ms"
+alone=$(verify_for)
+va=$(field "$alone" "d['requests_per_second']")
+printf '%-34s %14.0f %14s %14s\n' "no sign-ins" "$va" "" ""
+for rate in 20 100; do
+    with=$(verify_for --sign-ins "$rate")
+    vw=$(field "$with" "d['requests_per_second']")
+    printf '%-34s %14.0f %14s %14s   verify %s of alone; refused: %s\n' "asking $rate sign-ins/s" "$vw" \
+        "$(field "$with" "d['sign_ins']['per_second']")" "$(field "$with" "round(d['sign_ins']['latency_ms']['p99'])")" \
+        "$(python3 -c "print(f'{$vw/$va:.0%}')")" "$(field "$with" "d['sign_ins']['failed'] or 'none'")"
 done
 
 echo

@@ -9,17 +9,30 @@ import Synchronization
 /// than queued without bound, so a burst of sign-ins costs at most `threads` hashes' memory (19 MiB each) and
 /// a bounded wait.
 ///
-/// The threads run at a lower scheduling priority (nice +10) than the event loops: when the cores are busy,
-/// Verify keeps its throughput and sign-ins wait, since a sign-in is slow by design and a Verify is not.
+/// By default the threads are scheduled SCHED_IDLE: they get the CPU time the event loops leave, so that when
+/// the cores are busy Verify keeps its throughput and sign-ins wait (or are refused once the queue is full),
+/// since a sign-in is slow by design and a Verify is not.
 public final class HashingPool: PasswordWork {
+    /// How the hashing threads compete with the event loops for the CPU.
+    public enum Priority: String, Sendable, CaseIterable {
+        /// Only CPU time nothing else wants (SCHED_IDLE).
+        case idle
+        /// Nice +10: a small share when the cores are busy.
+        case low
+        /// Like the event loops.
+        case normal
+    }
+
     private let pool: NIOThreadPool
     private let admitted = Atomic<Int>(0)
     public let threads: Int
     public let maximumWaiting: Int
+    public let priority: Priority
 
-    public init(threads: Int, maximumWaiting: Int) {
+    public init(threads: Int, maximumWaiting: Int, priority: Priority = .idle) {
         self.threads = max(1, threads)
         self.maximumWaiting = max(0, maximumWaiting)
+        self.priority = priority
         pool = NIOThreadPool(numberOfThreads: self.threads)
         pool.start()
     }
@@ -30,8 +43,9 @@ public final class HashingPool: PasswordWork {
         guard now <= threads + maximumWaiting else {
             throw PortalLinksError(.busy, "too many sign-ins are waiting; try again shortly")
         }
+        let priority = self.priority
         return try await pool.runIfActive {
-            Self.lowerPriority()
+            Self.set(priority)
             return work()
         }
     }
@@ -43,9 +57,13 @@ public final class HashingPool: PasswordWork {
         try? await pool.shutdownGracefully()
     }
 
-    /// Lowers the calling thread's priority; repeated on every job since the pool does not say when a thread
-    /// starts (one system call against tens of milliseconds of hashing).
-    private static func lowerPriority() {
-        _ = pl_set_thread_nice(10)
+    /// Sets the calling thread's priority; on every job, since the pool does not say when a thread starts
+    /// (one system call against tens of milliseconds of hashing).
+    private static func set(_ priority: Priority) {
+        switch priority {
+        case .idle: _ = pl_set_thread_idle_priority()
+        case .low: _ = pl_set_thread_nice(10)
+        case .normal: break
+        }
     }
 }

@@ -32,7 +32,8 @@ public final class PortalLinksServer: Service, Sendable {
         self.group = group
         sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
-        hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes)
+        hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,
+                              priority: configuration.hashPriority)
         accounts = AccountCalls(state: state, installation: state.installation.with(passwordWork: hashing))
     }
 

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var hashThreads = System.coreCount
     /// Hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED at once.
     public var maximumWaitingHashes = 64
+    /// How the hashing threads compete with the event loops for the CPU.
+    public var hashPriority = HashingPool.Priority.idle
     /// TLS, mutual when it verifies client certificates.
     public var tls: TLSConfiguration?
 

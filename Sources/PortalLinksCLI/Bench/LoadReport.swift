@@ -7,6 +7,8 @@ struct LoadReport {
     let result: LoadResult
     let plan: LoadPlan
     let mix: String
+    /// What the sign-ins alongside measured, with --sign-ins.
+    var signIns: SignInLoad.Report? = nil
 
     var seconds: Double { Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18 }
     var rate: Double { seconds > 0 ? Double(result.requests) / seconds : 0 }
@@ -35,7 +37,7 @@ struct LoadReport {
             throughput   \(String(format: "%.0f", rate)) requests/s
             latency µs   \(latency)
             errors       \(errorText)
-            """
+            """ + (signIns.map { "\n" + $0.text } ?? "")
     }
 
     var json: String {
@@ -45,6 +47,7 @@ struct LoadReport {
             ("rate", plan.rate), ("mix", mix), ("errors", errors),
             ("statuses", RawJSON(text: JSONText.object(statuses.map { ($0.0, $0.1) }))),
             ("latency_us", RawJSON(text: JSONText.object(latencies.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) }))),
+            ("sign_ins", signIns?.json),
         ])
     }
 

@@ -21,7 +21,10 @@ struct BenchCommand: AsyncParsableCommand {
             installation's keys (so run it where the server's home is): valid links for the client \
             portal-links-bench (issued, one hour), expired ones, forged ones (a flipped tag bit) and malformed \
             ones. Closed loop keeps -P calls in flight per connection; --rps sends on a fixed schedule (open \
-            loop) and measures latency from each call's intended send time.
+            loop) and measures latency from each call's intended send time. --sign-ins RATE adds Accounts.SignIn \
+            calls at that rate on a connection of their own during the run (the caller then needs the accounts \
+            scope too), with an account registered in the home for the run and removed afterwards: each sign-in \
+            costs the server one password hash, so compare the Verify figures with and without it.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -52,6 +55,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Open loop: requests per second in total.", valueName: "RATE"))
     var rps: Double?
+
+    @Option(name: .customLong("sign-ins"), help: ArgumentHelp("With --connect: also sign in this many times per second during the run.", valueName: "RATE"))
+    var signIns: Double?
 
     @Option(help: ArgumentHelp("Shares of valid, expired, forged and malformed tokens, in percent.", valueName: "MIX"))
     var mix = "valid=100"
@@ -87,6 +93,7 @@ struct BenchCommand: AsyncParsableCommand {
         _ = try Self.warmupSeconds(warmup)
         guard (1...10_000).contains(c), (1...4_096).contains(depth) else { throw ValidationError("-c takes 1 to 10000, -P 1 to 4096") }
         if let rps, rps <= 0 { throw ValidationError("--rps must be positive") }
+        if let signIns, !(0.1...10_000).contains(signIns) { throw ValidationError("--sign-ins takes 0.1 to 10000 per second") }
         _ = try Self.parseMix(mix)
     }
 
@@ -157,10 +164,31 @@ struct BenchCommand: AsyncParsableCommand {
             warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
+        var signInLoad: Task<SignInLoad.Report, Never>?
+        var signInClient: PortalLinksClient?
+        var benchAccount: String?
+        if let signIns {
+            let (email, password) = try await SignInLoad.prepareAccount(installation)
+            benchAccount = email
+            let client = try PortalLinksClient(configuration: .init(host: host, port: port, apiKey: apiKey!))
+            signInClient = client
+            do { _ = try await client.signIn(email: email, password: password) } catch let error as PortalLinksClientError {
+                try? await installation.removeAccount(email: email)
+                await client.close()
+                throw BenchError("\(host):\(port) refused a sign-in: \(error.message)")
+            }
+            let load = SignInLoad(client: client, email: email, password: password, rate: signIns)
+            signInLoad = Task { await load.run() }
+        }
         let result = try await generator.run { perSecond, warmingUp in
             FileHandle.standardError.write(Data("portal-links: \(perSecond) requests/s\(warmingUp ? " (warm-up)" : "")\n".utf8))
         }
-        let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","))
+        signInLoad?.cancel()
+        let signInReport = await signInLoad?.value
+        await signInClient?.close()
+        if let benchAccount { try? await installation.removeAccount(email: benchAccount) }
+        let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","),
+                                signIns: signInReport)
         switch format {
         case .text: print(report.text)
         case .json: print(report.json)

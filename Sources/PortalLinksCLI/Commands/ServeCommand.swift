@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("hash-queue"), help: "Password hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED.")
     var hashQueue = 64
 
+    @Option(name: .customLong("hash-priority"), help: "idle (hashes get only the CPU the event loops leave, so Verify keeps its speed on a busy machine), low (nice +10) or normal.")
+    var hashPriority: HashingPool.Priority = .idle
+
     @Option(name: .customLong("min-password-length"), help: "Shortest password accepted at registration and reset (8 to 64; 15 is advised without a second factor).")
     var minimumPasswordLength = PasswordPolicy.defaultMinimumLength
 
@@ -148,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tls = try tlsConfiguration()
         if let hashThreads { configuration.hashThreads = hashThreads }
         configuration.maximumWaitingHashes = hashQueue
+        configuration.hashPriority = hashPriority
 
         var welcome: [String] = []
         if isNewHome {
@@ -197,3 +201,5 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension HashingPool.Priority: ExpressibleByArgument {}
