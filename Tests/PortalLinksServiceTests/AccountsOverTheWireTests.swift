@@ -119,6 +119,25 @@ import Testing
         await client.close()
     }
 
+    @Test func concurrentFailuresAreCountedOnceEachAndStopAtTheLock() async throws {
+        let (server, client, link) = try await Self.start()
+        defer { Task { await server.stop() } }
+        _ = try await client.register(token: link, email: "ana@example.com", password: Self.password)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 {
+                group.addTask { _ = try? await client.signIn(email: "ana@example.com", password: "not the password") }
+            }
+        }
+        let account = try #require(try await server.installation.store.account(email: EmailAddress("ana@example.com")!))
+        #expect(account.isLocked(at: Int64(Date().timeIntervalSince1970)))
+        // Exactly five failures counted, one lock; the seven attempts made while locked were refused, not counted.
+        let attempts = try await server.installation.store.activity(account: account.email, client: nil)
+        #expect(attempts.filter { $0.event == "account.sign_in" && $0.result == "failed" }.count == 5)
+        #expect(attempts.filter { $0.event == "account.lockout" }.count == 1)
+        #expect(attempts.filter { $0.result == "refused locked" }.count == 7)
+        await client.close()
+    }
+
     @Test func sessionsRefreshExpireAndEndOnSignOutAndDisable() async throws {
         let clock = MovableClock()
         let (server, client, link) = try await Self.start(clock: clock)

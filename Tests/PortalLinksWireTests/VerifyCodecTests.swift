@@ -133,6 +133,9 @@ import Testing
     @Test func methodIDs() {
         let pairs: [(MethodID, PortalLinks_V1_Method)] = [
             (.healthCheck, .healthCheck), (.authHello, .authHello), (.linksVerify, .linksVerify), (.linksIssue, .linksIssue),
+            (.accountsRegister, .accountsRegister), (.accountsSignIn, .accountsSignIn), (.sessionsVerify, .sessionsVerify),
+            (.sessionsRefresh, .sessionsRefresh), (.sessionsSignOut, .sessionsSignOut),
+            (.accountsRequestPasswordReset, .accountsRequestPasswordReset), (.accountsResetPassword, .accountsResetPassword),
         ]
         for (wire, proto) in pairs { #expect(Int(wire.rawValue) == proto.rawValue, "\(wire)") }
         #expect(PortalLinks_V1_Method.allCases.filter { $0 != .unspecified }.count == pairs.count, "every proto method has an id here")
