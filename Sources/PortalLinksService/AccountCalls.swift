@@ -6,11 +6,16 @@ import PortalLinksStore
 /// The account and session methods, from their wire messages to the installation and back. They run as
 /// tasks off the event loops; password hashes inside them go to the server's `HashingPool`. Tokens are
 /// checked against the server's snapshot, reloaded first (as Verify does) when a token names a key the
-/// snapshot does not have yet.
-struct AccountCalls: Sendable {
+/// snapshot does not have yet. One per server, shared by its connections.
+final class AccountCalls: Sendable {
     let state: ServingState
     /// Hashes through the server's pool.
     let installation: Installation
+
+    init(state: ServingState, installation: Installation) {
+        self.state = state
+        self.installation = installation
+    }
 
     func register(_ request: PortalLinks_V1_RegisterRequest, caller: String) async throws -> PortalLinks_V1_RegisterResponse {
         var verifier = state.snapshot.verifier

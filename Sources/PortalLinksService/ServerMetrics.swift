@@ -83,54 +83,53 @@ public final class ServerMetrics: Sendable {
     static func methodName(_ slot: Int) -> String { slot < methods.count ? methods[slot].description : "other" }
 }
 
-/// One connection's counts since its answers were last written. Lives on the connection's event loop; the
-/// flush touches only the rows that changed, so a batch of one method costs a few atomic adds.
+/// One connection's counts since its answers were last written. Lives on the connection's event loop. Kept
+/// as a short list of (counter, count) pairs rather than a dense table, so that an idle connection holds a
+/// few bytes of counters whatever the number of methods; a batch rarely touches more than two counters.
 struct MetricsBatch {
-    // Allocated with the connection's first answer, so that idle connections cost no counters.
-    private var requests: [Int] = []
-    private var verifyResults: [Int] = []
-    /// Calls answered since the last flush, by method slot: they all get the latency measured at the flush.
-    private var answered: [Int] = []
-    private var verified = false
-    private(set) var hasPending = false
-
-    mutating func record(method: UInt16, status: StatusCode) {
-        if answered.isEmpty { allocate() }
-        let slot = ServerMetrics.methodSlot(method)
-        requests[slot * ServerMetrics.statusCount + min(Int(status.rawValue), ServerMetrics.statusCount - 1)] += 1
-        answered[slot] += 1
-        hasPending = true
+    private struct Count {
+        var index: Int32
+        var count: Int32
     }
 
-    private mutating func allocate() {
-        requests = [Int](repeating: 0, count: (ServerMetrics.methods.count + 1) * ServerMetrics.statusCount)
-        verifyResults = [Int](repeating: 0, count: ServerMetrics.reasonSlots)
-        answered = [Int](repeating: 0, count: ServerMetrics.methods.count + 1)
+    /// Indices into `ServerMetrics.requests` (method slot × status).
+    private var requests: [Count] = []
+    /// Indices into `ServerMetrics.verifyResults`.
+    private var verifyResults: [Count] = []
+
+    var hasPending: Bool { !requests.isEmpty }
+
+    mutating func record(method: UInt16, status: StatusCode) {
+        let slot = ServerMetrics.methodSlot(method)
+        Self.add(slot * ServerMetrics.statusCount + min(Int(status.rawValue), ServerMetrics.statusCount - 1), to: &requests)
     }
 
     mutating func recordVerify(_ reason: VerifyReason?) {
-        if answered.isEmpty { allocate() }
-        verifyResults[reason?.wireValue ?? 0] += 1
-        verified = true
-        hasPending = true
+        Self.add(reason?.wireValue ?? 0, to: &verifyResults)
+    }
+
+    private static func add(_ index: Int, to counts: inout [Count]) {
+        for position in counts.indices where counts[position].index == Int32(index) {
+            counts[position].count += 1
+            return
+        }
+        counts.append(Count(index: Int32(index), count: 1))
     }
 
     /// Adds what was counted to `metrics`, every answered call taking `latency`, and starts again from zero.
     mutating func flush(into metrics: ServerMetrics, latency: TimeAmount) {
         guard hasPending else { return }
         let bucket = ServerMetrics.bucket(nanoseconds: latency.nanoseconds)
-        for slot in answered.indices where answered[slot] != 0 {
-            let calls = answered[slot]
+        for entry in requests {
+            let calls = Int(entry.count)
+            let slot = Int(entry.index) / ServerMetrics.statusCount
+            metrics.requests.add(calls, at: Int(entry.index))
             metrics.latencyBuckets.add(calls, at: slot * (ServerMetrics.latencyBounds.count + 1) + bucket)
             metrics.latencyNanoseconds.add(calls * Int(latency.nanoseconds), at: slot)
-            metrics.requests.add(&requests, in: slot * ServerMetrics.statusCount..<(slot + 1) * ServerMetrics.statusCount)
-            answered[slot] = 0
         }
-        if verified {
-            metrics.verifyResults.add(&verifyResults, in: verifyResults.indices)
-            verified = false
-        }
-        hasPending = false
+        for entry in verifyResults { metrics.verifyResults.add(Int(entry.count), at: Int(entry.index)) }
+        requests.removeAll(keepingCapacity: true)
+        verifyResults.removeAll(keepingCapacity: true)
     }
 }
 
@@ -155,14 +154,5 @@ final class AtomicArray: Sendable {
     func add(_ amount: Int, at index: Int) {
         precondition(index >= 0 && index < count)
         values[index].add(amount, ordering: .relaxed)
-    }
-
-    /// Adds each non-zero local count in `range`, then zeroes it.
-    func add(_ local: inout [Int], in range: Range<Int>) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count && local.count == count)
-        for index in range where local[index] != 0 {
-            values[index].add(local[index], ordering: .relaxed)
-            local[index] = 0
-        }
     }
 }
