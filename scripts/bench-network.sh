@@ -65,5 +65,11 @@ for rate in 20 100; do
         "$(python3 -c "print(f'{$vw/$va:.0%}')")" "$(field "$with" "d['sign_ins']['failed'] or 'none'")"
 done
 
+# What sign-ins alone can reach: 100/s asked while Verify runs a light open-loop 1,000/s.
+light=$("$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 1 -z "${signin_seconds}s" --rps 1000 --warmup 0s --threads 1 --format json --sign-ins 100 2>/dev/null)
+printf '%-34s %14.0f %14s %14s   refused: %s\n' "light Verify load, asking 100/s" "$(field "$light" "d['requests_per_second']")" \
+    "$(field "$light" "d['sign_ins']['per_second']")" "$(field "$light" "round(d['sign_ins']['latency_ms']['p99'])")" \
+    "$(field "$light" "d['sign_ins']['failed'] or 'none'")"
+
 echo
 python3 "$(dirname "$0")/bench-idle-connections.py" "$serve_port" "$serve_pid" "$key" 10000

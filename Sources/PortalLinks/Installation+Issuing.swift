@@ -88,8 +88,17 @@ extension Installation {
                 pending = signed
                 continue
             }
-            let clashes = Set(recording.clashes)
-            pending = signed.filter { clashes.contains(try! results[$0].get().linkID) }
+            // Two requests of one batch can clash with each other: the store inserts in order, so of the k links
+            // with one ID of which c were ignored, the first k - c are recorded and only the rest go round again.
+            let ignored = Dictionary(recording.clashes.map { ($0, 1) }, uniquingKeysWith: +)
+            var occurrences: [LinkID: Int] = [:]
+            for index in signed { occurrences[try! results[index].get().linkID, default: 0] += 1 }
+            var seen: [LinkID: Int] = [:]
+            pending = signed.filter { index in
+                let id = try! results[index].get().linkID
+                seen[id, default: 0] += 1
+                return seen[id]! > occurrences[id]! - (ignored[id] ?? 0)
+            }
         }
         guard pending.isEmpty else {
             throw PortalLinksError(.conflict, "the ring kept changing while \(pending.count) links were issued; try again")

@@ -188,7 +188,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .authHello: hello(context, header, payload)
         case .linksIssue:
             guard authorise(context, header, allowed: mayIssue, scope: "issue") else { return }
-            // Only Issue waits, so only Issue needs the time of receipt for its deadline.
+            // Calls that wait (Issue, the account methods) take the time of receipt for their deadline.
             issue(context, header, payload, receivedAt: readAt)
         case .sessionsVerify:
             guard authorise(context, header, allowed: mayManageAccounts, scope: "accounts") else { return }

@@ -122,18 +122,19 @@ import Testing
 
     /// A busy client whose reads keep ending mid-frame is not mistaken for a stalled one.
     @Test func aBusyPipelineIsNotTimedOut() async throws {
-        let server = try await LiveServer.start { $0.partialFrameTimeout = .milliseconds(300) }
+        // A one-second frame timeout against two seconds of writes 50 ms apart: margins for a loaded machine.
+        let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(1) }
         defer { Task { await server.stop() } }
         let raw = try await RawConnection(port: server.port)
         var stream = ByteBuffer()
         for index in 1...60 { try FrameEncoder().encode(data: Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer()), out: &stream) }
         var sent = 0
         while stream.readableBytes > 0 {
-            // 23-byte pieces: almost every write ends in the middle of a frame; 40 writes over a second.
+            // 23-byte pieces: almost every write ends in the middle of a frame; 42 writes over two seconds.
             let piece = stream.readSlice(length: min(23, stream.readableBytes))!
             try await raw.send(Array(piece.readableBytesView))
             sent += 1
-            try await Task.sleep(for: .milliseconds(25))
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(sent > 30)
         let answers = await raw.receive(60)

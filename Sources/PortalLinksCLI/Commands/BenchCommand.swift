@@ -141,7 +141,7 @@ struct BenchCommand: AsyncParsableCommand {
             if json {
                 print(JSONText.object(report.map { ($0.key, $0.value) }))
             } else {
-                for (key, value) in report { print("\(key.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value)") }
+                for (key, value) in report { print("\(key.padding(toLength: 30, withPad: " ", startingAt: 0)) \(value)") }
             }
             return
         }
