@@ -7,7 +7,7 @@ pl="${PORTAL_LINKS_BIN:?set PORTAL_LINKS_BIN to a release build of portal-links}
 seconds="${SOAK_SECONDS:-600}"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cleanup() { [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null; [ -n "${bench_pid:-}" ] && kill "$bench_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { kill ${serve_pid:-} ${bench_pid:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export PORTAL_LINKS_HOME="$work/home"
 key=$("$pl" callers add soak --scopes verify)
