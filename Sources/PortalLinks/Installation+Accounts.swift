@@ -66,21 +66,6 @@ extension Installation {
         return SessionGrant(token: token, claims: claims, account: current)
     }
 
-    /// A verifier for sessions and reset tokens as things stand now. Servers build one per generation.
-    public func loadSessionVerifier() async throws -> SessionVerifier {
-        let now = clock()
-        let (ring, _) = try await store.ring()
-        var keys: [KeyID: SessionVerifier.Key] = [:]
-        for record in ring.keys {
-            keys[record.id] = SessionVerifier.Key(
-                state: record.state, verifiesUntil: record.verifiesUntil,
-                session: record.state.verifies ? try hmacKey(for: record, purpose: .session) : nil,
-                reset: record.state.verifies ? try hmacKey(for: record, purpose: .passwordReset) : nil)
-        }
-        let endings = try await store.sessionEndings(at: now, window: accountPolicy.sessionAbsolute + policy.leeway)
-        return SessionVerifier(keys: keys, endings: endings, absoluteLimit: accountPolicy.sessionAbsolute, leeway: policy.leeway)
-    }
-
     /// The claims of a session in force now; unauthenticated (with the reason) otherwise.
     public func verifySession(_ token: String, verifier: SessionVerifier? = nil) async throws -> SessionClaims {
         switch try await sessionVerifier(verifier).verifySession(token, at: clock()) {

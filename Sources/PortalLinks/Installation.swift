@@ -80,11 +80,17 @@ public struct Installation: Sendable {
 
     /// Opens a key's sealed material.
     func hmacKey(for record: KeyRecord, purpose: Purpose = .link) throws -> HMACKey? {
+        try hmacKeys(for: record, purposes: [purpose])?[0]
+    }
+
+    /// Opens a key's sealed material once and prepares an HMAC key for each purpose, in order; nil when the
+    /// key has no material (destroyed).
+    func hmacKeys(for record: KeyRecord, purposes: [Purpose]) throws -> [HMACKey]? {
         guard let sealed = record.sealedSecret else { return nil }
         guard var secret = masterKey.open(sealed, context: KeyRecord.sealingContext(for: record.id)) else {
             throw PortalLinksError(.masterKey, "key \(record.id) does not open with this master key")
         }
         defer { SecureRandom.wipe(&secret) }
-        return HMACKey(secret: secret, purpose: purpose)
+        return purposes.map { HMACKey(secret: secret, purpose: $0) }
     }
 }

@@ -74,12 +74,12 @@ final class IssueWorker: Sendable {
             do {
                 let results = try await installation.acting(as: "caller:\(caller)").issue(group.map(\.1.request))
                 for ((job, request), result) in zip(group, results) {
-                    job.completion(result.map { response(for: $0, base: request.base ?? baseURL) }.mapError(Self.failure))
+                    job.completion(result.map { response(for: $0, base: request.base ?? baseURL) }.mapError(CallFailure.from))
                 }
             } catch {
                 // The store's own error, for staff; callers get a generic message.
                 logger.error("issuing failed", metadata: ["error": "\(error)"])
-                for (job, _) in group { job.completion(.failure(Self.failure(error))) }
+                for (job, _) in group { job.completion(.failure(CallFailure.from(error))) }
             }
         }
     }
@@ -104,7 +104,7 @@ final class IssueWorker: Sendable {
                                       maximumAccounts: message.maxAccounts == 0 ? nil : Int(message.maxAccounts)),
                 base: base)
         } catch let error as PortalLinksError {
-            throw failure(error)
+            throw CallFailure.from(error)
         }
     }
 
@@ -118,6 +118,4 @@ final class IssueWorker: Sendable {
         response.keyID = link.claims.keyID.description
         return response
     }
-
-    static func failure(_ error: any Error) -> CallFailure { CallFailure.from(error) }
 }

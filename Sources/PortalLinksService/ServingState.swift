@@ -35,8 +35,7 @@ public final class ServingState: Sendable {
     func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     static func load(from installation: Installation) async throws -> ServingSnapshot {
-        let verifier = try await installation.loadVerifier()
-        let sessionVerifier = try await installation.loadSessionVerifier()
+        let (verifier, sessionVerifier) = try await installation.loadVerifiers()
         let callers = try await installation.callers()
         return ServingSnapshot(verifier: verifier, sessionVerifier: sessionVerifier, callers: callers, generation: verifier.generation)
     }

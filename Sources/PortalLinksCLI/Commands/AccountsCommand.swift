@@ -16,6 +16,9 @@ struct AccountsCommand: AsyncParsableCommand {
     struct EmailArgument: ParsableArguments {
         @Argument(help: ArgumentHelp("The account's email (case and surrounding spaces do not matter).", valueName: "EMAIL"))
         var email: String
+
+        /// As the store keeps it, for messages; the installation refuses a malformed one.
+        var normalized: String { EmailAddress(email)?.normalized ?? email }
     }
 
     struct List: AsyncParsableCommand {
@@ -98,10 +101,9 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var account: EmailArgument
         func run() async throws {
-            let installation = try await global.open()
-            let email = try await installation.account(email: account.email).email
-            let changed = try await installation.setAccount(email: account.email, disabled: true)
-            print(changed ? "account \(email) is disabled; its sessions have ended" : "account \(email) was already disabled")
+            let changed = try await global.open().setAccount(email: account.email, disabled: true)
+            print(changed ? "account \(account.normalized) is disabled; its sessions have ended"
+                          : "account \(account.normalized) was already disabled")
         }
     }
 
@@ -110,10 +112,8 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var account: EmailArgument
         func run() async throws {
-            let installation = try await global.open()
-            let email = try await installation.account(email: account.email).email
-            let changed = try await installation.setAccount(email: account.email, disabled: false)
-            print(changed ? "account \(email) is enabled" : "account \(email) was not disabled")
+            let changed = try await global.open().setAccount(email: account.email, disabled: false)
+            print(changed ? "account \(account.normalized) is enabled" : "account \(account.normalized) was not disabled")
         }
     }
 
@@ -122,10 +122,8 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var account: EmailArgument
         func run() async throws {
-            let installation = try await global.open()
-            let email = try await installation.account(email: account.email).email
-            let changed = try await installation.unlockAccount(email: account.email)
-            print(changed ? "account \(email) is unlocked" : "account \(email) was not locked")
+            let changed = try await global.open().unlockAccount(email: account.email)
+            print(changed ? "account \(account.normalized) is unlocked" : "account \(account.normalized) was not locked")
         }
     }
 
@@ -134,10 +132,8 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var account: EmailArgument
         func run() async throws {
-            let installation = try await global.open()
-            let email = try await installation.account(email: account.email).email
-            try await installation.removeAccount(email: account.email)
-            print("account \(email) is removed; its sessions have ended")
+            try await global.open().removeAccount(email: account.email)
+            print("account \(account.normalized) is removed; its sessions have ended")
         }
     }
 
