@@ -9,8 +9,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
 PROTO_SWIFT_OUT := Sources/PortalLinksMessages
 PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
+PROTO_C_OUT := Clients/c/generated
+PROTO_PYTHON_OUT := Clients/python/src
+# Each folder of generated code records the checksum of the sources it came from.
+PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
+CLIENT_APT_PACKAGES := libprotobuf-c-dev valgrind
 
-.PHONY: deps build test demo serve bench soak clean protos check-protos
+.PHONY: deps client-deps build test test-clients demo serve bench soak clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -21,13 +26,28 @@ deps:
 	fi
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected Swift 6 in /opt/swift/usr/bin)"; exit 1; }
 
+## client-deps: what building and testing the C and Python clients needs, when missing.
+client-deps:
+	@missing=""; for p in $(CLIENT_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
 build: deps
 	swift build
 
-## test: check the generated code is current, build everything, then run every suite.
-test: deps check-protos
+## test: check the generated code is current, build everything, run every Swift suite, then the C and Python
+## clients against a conformance server, with TLS and without.
+test: deps client-deps check-protos
 	swift build --build-tests
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) swift test --skip-build
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
+
+## test-clients: only the C and Python clients' tests (after a debug build).
+test-clients: deps client-deps
+	swift build --product portal-links
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
 
 ## demo: issue -> verify -> rotate -> revoke on the embedded SQLite default, in a throw-away home.
 demo: build
@@ -52,22 +72,26 @@ soak: deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/soak.sh
 
-## protos: regenerate the Swift messages from Protos/ (protoc from Debian, protoc-gen-swift built once from
-## the swift-protobuf dependency) and record the checksum of the sources they came from.
+## protos: regenerate the messages from Protos/ for Swift (protoc-gen-swift, built once from the swift-protobuf
+## dependency), C (protoc-c) and Python (protoc), and record the checksum of the sources they came from.
 protos: deps
-	@command -v protoc >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq protobuf-compiler; }
+	@missing=""; for p in protobuf-compiler protobuf-c-compiler; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	swift package resolve
 	[ -x $(PROTOC_GEN_SWIFT) ] || swift build --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc -c release --product protoc-gen-swift
-	rm -f $(PROTO_SWIFT_OUT)/*.pb.swift
+	rm -f $(PROTO_SWIFT_OUT)/*.pb.swift $(PROTO_C_OUT)/portal_links/v1/*.pb-c.[ch] $(PROTO_PYTHON_OUT)/portal_links/v1/*_pb2.py*
 	protoc --plugin=protoc-gen-swift=$(PROTOC_GEN_SWIFT) --swift_out=$(PROTO_SWIFT_OUT) \
 		--swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath -IProtos $(PROTOS)
-	sha256sum $(PROTOS) > $(PROTO_SWIFT_OUT)/protos.sha256
+	protoc --c_out=$(PROTO_C_OUT) -IProtos $(PROTOS)
+	protoc --python_out=$(PROTO_PYTHON_OUT) --pyi_out=$(PROTO_PYTHON_OUT) -IProtos $(PROTOS)
+	for sums in $(PROTO_SUMS); do sha256sum $(PROTOS) > $$sums; done
 
-## check-protos: fail when Protos/ changed since the committed Swift code was generated (no protoc needed).
+## check-protos: fail when Protos/ changed since any committed generated code was made (no protoc needed).
 check-protos:
-	@sha256sum --quiet -c $(PROTO_SWIFT_OUT)/protos.sha256 && \
-		[ "$$(cut -d' ' -f3 $(PROTO_SWIFT_OUT)/protos.sha256 | sort | tr '\n' ' ')" = "$(PROTOS) " ] || \
-		{ echo "the generated Swift code in $(PROTO_SWIFT_OUT) is stale: run make protos and commit"; exit 1; }
+	@for sums in $(PROTO_SUMS); do \
+		sha256sum --quiet -c $$sums && [ "$$(cut -d' ' -f3 $$sums | sort | tr '\n' ' ')" = "$(PROTOS) " ] || \
+		{ echo "the generated code beside $$sums is stale: run make protos and commit"; exit 1; }; \
+	done
 
 clean:
-	rm -rf .build
+	rm -rf .build Clients/c/build .build-python

@@ -49,6 +49,12 @@ public struct Installation: Sendable {
                      passwordWork: passwordWork, actor: actor, clock: clock)
     }
 
+    /// The same installation reading time from `clock` (conformance servers pin it to the test vectors' times).
+    public func with(clock: @escaping @Sendable () -> Int64) -> Installation {
+        Installation(store: store, masterKey: masterKey, policy: policy, accountPolicy: accountPolicy,
+                     passwordWork: passwordWork, actor: actor, clock: clock)
+    }
+
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     /// `explicit` (from `--home`), else `PORTAL_LINKS_HOME`, else `~/.portal-links`.

@@ -20,6 +20,8 @@ import Testing
         ["verify"],
         ["verify", "token", "--at", "noon"],
         ["teleport"],
+        ["conformance-server"],
+        ["conformance-server", "--manifest", "/tmp/m.json", "--vectors", "/nonexistent/vectors.json"],
     ]
 
     @Test(arguments: usageErrors)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The C and Python clients against a conformance server (portal-links conformance-server) on free loopback
+# ports, with TLS, mutual TLS and without: the language-neutral cases and each client's own tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${PORTAL_LINKS_BIN:-$PWD/.build/debug/portal-links}"
+VENV="$PWD/.build-python"
+WORK="$(mktemp -d)"
+SERVER=""
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Certificates for the TLS ports, valid two days: a CA, the server (localhost, 127.0.0.1) and a client.
+(
+    cd "$WORK"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=portal-links-test-ca \
+        -keyout ca.key -out ca.pem 2>/dev/null
+    for name in server client; do
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout $name.key -out $name.csr 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > $name.ext
+        openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $name.ext -out $name.pem 2>/dev/null
+    done
+)
+
+"$BIN" conformance-server --vectors Protos/testdata/golden_tokens.json --manifest "$WORK/manifest.json" --tls-dir "$WORK" \
+    2> "$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 150); do
+    [ -f "$WORK/manifest.json" ] && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.log"; echo "the conformance server did not start"; exit 1; }
+    sleep 0.2
+done
+[ -f "$WORK/manifest.json" ] || { cat "$WORK/server.log"; echo "the conformance server did not start in 30 s"; exit 1; }
+
+echo "== C client (Clients/c), under valgrind"
+make -s -C Clients/c all
+make -s -C Clients/c check MANIFEST="$WORK/manifest.json"
+
+echo "== Python client (Clients/python)"
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/pip" install -q --disable-pip-version-check 'protobuf>=4.21,<5' pytest
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall ./Clients/python
+(cd Clients/python && PORTAL_LINKS_CONFORMANCE="$WORK/manifest.json" "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
