@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,6 +83,35 @@ static pl_status connect_tcp(pl_transport *transport, const pl_options *options,
     return status;
 }
 
+/* OpenSSL writes to the socket with write(2), which raises SIGPIPE on a connection the server has closed and
+ * would end the whole program. A library must not change the process's signal handling, so SIGPIPE is
+ * blocked in this thread around each TLS call and one it raised is taken before unblocking. */
+typedef struct {
+    sigset_t previous;
+    int was_pending;
+} pipe_guard;
+
+static void guard_pipe(pipe_guard *guard) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    guard->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &guard->previous);
+}
+
+static void release_pipe(pipe_guard *guard) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!guard->was_pending && sigismember(&pending, SIGPIPE)) {
+        struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &now) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &guard->previous, NULL);
+}
+
 /* A line naming what OpenSSL refused, without anything secret (OpenSSL's messages name files and reasons). */
 static pl_status tls_failure(pl_error *error, const char *what) {
     char detail[160] = "";
@@ -122,7 +153,10 @@ static pl_status start_tls(pl_transport *transport, const pl_options *options, i
         SSL_set1_host(transport->tls, name);
     }
     for (;;) {
+        pipe_guard guard;
+        guard_pipe(&guard);
         int result = SSL_connect(transport->tls);
+        release_pipe(&guard);
         if (result == 1) return PL_OK;
         int reason = SSL_get_error(transport->tls, result);
         pl_status status;
@@ -160,7 +194,10 @@ pl_status pl_transport_write(pl_transport *transport, const uint8_t *bytes, size
     while (length > 0) {
         if (transport->tls) {
             size_t written = 0;
+            pipe_guard guard;
+            guard_pipe(&guard);
             int result = SSL_write_ex(transport->tls, bytes, length, &written);
+            release_pipe(&guard);
             if (result == 1) {
                 bytes += written;
                 length -= written;
@@ -196,7 +233,10 @@ pl_status pl_transport_read(pl_transport *transport, uint8_t *buffer, size_t cap
                             int64_t deadline, pl_error *error) {
     for (;;) {
         if (transport->tls) {
+            pipe_guard guard;
+            guard_pipe(&guard);
             int result = SSL_read_ex(transport->tls, buffer, capacity, received);
+            release_pipe(&guard);
             if (result == 1) return PL_OK;
             int reason = SSL_get_error(transport->tls, result);
             short events = reason == SSL_ERROR_WANT_READ ? POLLIN : reason == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;

@@ -191,6 +191,8 @@ static void test_pipelined_batches(void) {
     pl_close(client);
 }
 
+static const test_case *main_case(int valid);
+
 static void test_tls(void) {
     if (!fixture.ca || !fixture.tls_port) {
         CHECK(0, "the manifest has no TLS ports (start the conformance server with --tls-dir)");
@@ -200,12 +202,24 @@ static void test_tls(void) {
     options.tls = 1;
     options.tls_ca_file = fixture.ca;
     options.tls_server_name = "localhost";
+    pl_error error;
     pl_client *client = connect_or_die(options);
     verify_main_cases_in_a_batch(client, "tls", 8);
+    /* The server closing a TLS connection on an oversize frame fails that call; the next call reconnects. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        size_t size = (size_t)fixture.max_frame * 4;
+        char *huge = malloc(size + 1);
+        memset(huge, 'A', size);
+        huge[size] = '\0';
+        pl_verification result;
+        CHECK(pl_verify(client, huge, &result, &error) == PL_UNAVAILABLE, "oversize token over TLS: %s", pl_status_name(error.status));
+        free(huge);
+        CHECK(pl_verify(client, main_case(1)->token, &result, &error) == PL_OK && result.valid, "verify after TLS reconnect: %s",
+              error.message);
+    }
     pl_close(client);
 
     /* Checking the certificate's name is not optional. */
-    pl_error error;
     options.tls_server_name = "portal.example.com";
     client = NULL;
     CHECK(pl_connect(&options, &client, &error) == PL_UNAVAILABLE && !client, "TLS to the wrong name was accepted");
