@@ -15,7 +15,7 @@ PROTO_PYTHON_OUT := Clients/python/src
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
 CLIENT_APT_PACKAGES := libprotobuf-c-dev valgrind
 
-.PHONY: deps client-deps build test test-clients demo serve bench soak clean protos check-protos
+.PHONY: deps client-deps build test test-clients demo serve bench bench-clients soak clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -59,13 +59,20 @@ serve: deps
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) serve $(SERVE_ARGS)
 
-## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side.
-bench: deps
+## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side;
+## then the C and Python clients' verify_many against portal-links bench at the same depth.
+bench: deps client-deps
 	@for p in redis-server redis-tools; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-network.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
+
+## bench-clients: only the clients' comparison with portal-links bench.
+bench-clients: deps client-deps
+	swift build -c release --product portal-links
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
 
 ## soak: ten minutes of full load on Links.Verify, sampling the server's memory (SOAK_SECONDS to change).
 soak: deps

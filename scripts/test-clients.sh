@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${PORTAL_LINKS_BIN:-$PWD/.build/debug/portal-links}"
-VENV="$PWD/.build-python"
 WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
@@ -40,7 +39,5 @@ make -s -C Clients/c all
 make -s -C Clients/c check MANIFEST="$WORK/manifest.json"
 
 echo "== Python client (Clients/python)"
-if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/pip" install -q --disable-pip-version-check 'protobuf>=4.21,<5' pytest
-"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall ./Clients/python
-(cd Clients/python && PORTAL_LINKS_CONFORMANCE="$WORK/manifest.json" "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
+python=$(./scripts/python-env.sh)
+(cd Clients/python && PORTAL_LINKS_CONFORMANCE="$WORK/manifest.json" "$python" -m pytest -q -p no:cacheprovider tests)
