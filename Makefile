@@ -15,7 +15,7 @@ PROTO_PYTHON_OUT := Clients/python/src
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
 CLIENT_APT_PACKAGES := libprotobuf-c-dev valgrind
 
-.PHONY: deps client-deps build test test-clients demo serve bench bench-clients soak clean protos check-protos
+.PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -37,11 +37,12 @@ client-deps:
 build: deps
 	swift build
 
-## test: check the generated code is current, build everything, run every Swift suite, then the C and Python
-## clients against a conformance server, with TLS and without.
+## test: check the generated code is current, build everything, run every Swift suite (the stores' against
+## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
+## Python clients against a conformance server, with TLS and without.
 test: deps client-deps check-protos
 	swift build --build-tests
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) swift test --skip-build
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh swift test --skip-build
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
 
 ## test-clients: only the C and Python clients' tests (after a debug build).
@@ -73,6 +74,18 @@ bench: deps client-deps
 bench-clients: deps client-deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
+
+## cluster-test: three serve nodes, one PostgreSQL and HAProxy on loopback: register and verify through the
+## balancer, emergency rotation and client revocation reaching every node, a node stopped mid-load and
+## restarted, PostgreSQL restarted under load (scripts/cluster.py).
+cluster-test: deps client-deps
+	swift build --product portal-links
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
+
+## bench-cluster: Verify throughput through HAProxy with 1, 2 and 3 nodes (release build).
+bench-cluster: deps client-deps
+	swift build -c release --product portal-links
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/cluster.sh bench
 
 ## soak: ten minutes of full load on Links.Verify, sampling the server's memory (SOAK_SECONDS to change).
 soak: deps

@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C helpers of the core: HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from
@@ -36,6 +37,15 @@ let package = Package(
         .target(
             name: "PortalLinksStore",
             dependencies: ["PortalLinksCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The PostgreSQL store, for installations whose servers run on several machines.
+        .target(
+            name: "PortalLinksPostgres",
+            dependencies: [
+                "PortalLinksStore", "PortalLinksCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Staff operations on top of core and store: keys, revocation, issuing, loading verifiers.
         .target(
@@ -84,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "PortalLinksCLI",
             dependencies: [
-                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksService", "PortalLinksClient",
+                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksPostgres", "PortalLinksService", "PortalLinksClient",
                 "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,11 +108,22 @@ let package = Package(
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore"]),
         .testTarget(
             name: "PortalLinksStoreTests",
-            dependencies: ["PortalLinksStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PortalLinksStore", "PortalLinksPostgres", "PortalLinksCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
-        // Runs the built binary as staff would; the client library only to play a front-end server against `serve`.
-        .testTarget(name: "PortalLinksCLITests", dependencies: ["PortalLinksClient", "PortalLinksMessages"]),
+        // Runs the built binary as staff would; the client library only to play a front-end server against `serve`,
+        // PostgresNIO only to give PostgreSQL tests a database of their own.
+        .testTarget(
+            name: "PortalLinksCLITests",
+            dependencies: [
+                "PortalLinksClient", "PortalLinksMessages", "PortalLinksPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .testTarget(
             name: "PortalLinksWireTests",
             dependencies: [
@@ -116,7 +137,8 @@ let package = Package(
             name: "PortalLinksServiceTests",
             dependencies: [
                 "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
-                "PortalLinksWire", "PortalLinksMessages",
+                "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

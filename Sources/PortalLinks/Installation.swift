@@ -68,6 +68,22 @@ public struct Installation: Sendable {
     /// the master key file on first use.
     public static func open(home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
                             actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
+        try createHomeIfMissing(home)
+        let store = try SQLiteLinkStore(path: (home as NSString).appendingPathComponent(storeFileName))
+        return try await open(store: store, home: home, environment: environment, policy: policy, actor: actor, clock: clock)
+    }
+
+    /// Opens the installation whose data is in `store` (a PostgreSQL database, a SQLite file elsewhere). The
+    /// master key still comes from `PORTAL_LINKS_MASTER_KEY` or the key file in `home` (created, with `home`,
+    /// on first use), and must be the one the store's keys are sealed under.
+    public static func open(store: any LinkStore, home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
+                            actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
+        if environment[MasterKeyLoader.environmentVariable] == nil { try createHomeIfMissing(home) }
+        let masterKey = try await MasterKeyLoader.load(home: home, environment: environment, store: store)
+        return Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
+    }
+
+    private static func createHomeIfMissing(_ home: String) throws {
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) {
             do {
@@ -79,9 +95,6 @@ public struct Installation: Sendable {
         } else if !isDirectory.boolValue {
             throw PortalLinksError(.invalidInput, "the home \(home) is not a directory")
         }
-        let store = try SQLiteLinkStore(path: (home as NSString).appendingPathComponent(storeFileName))
-        let masterKey = try await MasterKeyLoader.load(home: home, environment: environment, store: store)
-        return Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
     }
 
     /// Opens a key's sealed material.

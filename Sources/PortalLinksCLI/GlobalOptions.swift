@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PortalLinks
 import PortalLinksCore
 
@@ -11,7 +12,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Who is acting, for the audit log (default: $PORTAL_LINKS_ACTOR, else $USER).", valueName: "NAME"))
     var actor: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Where the data lives: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE] or sqlite:PATH (default: $PORTAL_LINKS_STORE, else the SQLite file in the home). The master key still comes from $PORTAL_LINKS_MASTER_KEY or the home.",
+        valueName: "URL"))
+    var store: String?
+
     var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// `--store`, else `PORTAL_LINKS_STORE`; nil for the SQLite file in the home.
+    var storeLocation: StoreLocation? {
+        get throws {
+            guard let text = [store, environment["PORTAL_LINKS_STORE"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) else { return nil }
+            return try StoreLocation(parsing: text)
+        }
+    }
+
+    func validate() throws {
+        do { _ = try storeLocation } catch let error as PortalLinksError { throw ValidationError(error.message) }
+    }
 
     var actorName: String {
         let account = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
@@ -19,7 +37,9 @@ struct GlobalOptions: ParsableArguments {
         return candidates.compactMap { $0 }.first { !$0.isEmpty } ?? "unknown"
     }
 
-    func open() async throws -> Installation {
+    /// Opens the installation; `logger` gets the store's own messages (schema migrations, a PostgreSQL listener
+    /// that reconnects), by default only warnings and worse.
+    func open(logger: Logger? = nil) async throws -> Installation {
         var policy = LinkPolicy()
         if let text = environment["PORTAL_LINKS_MAX_LIFETIME"] {
             guard let seconds = TimeText.parseDuration(text), seconds <= 36_500 * 86_400 else {
@@ -33,9 +53,14 @@ struct GlobalOptions: ParsableArguments {
             }
             policy.leeway = seconds
         }
-        return try await Installation.open(
-            home: Installation.homeDirectory(explicit: home, environment: environment),
-            environment: environment, policy: policy, actor: actorName)
+        let home = Installation.homeDirectory(explicit: home, environment: environment)
+        guard let location = try storeLocation else {
+            return try await Installation.open(home: home, environment: environment, policy: policy, actor: actorName)
+        }
+        var warnings = Logger(label: "portal-links")
+        warnings.logLevel = .warning
+        let store = try await location.open(environment: environment, logger: logger ?? warnings)
+        return try await Installation.open(store: store, home: home, environment: environment, policy: policy, actor: actorName)
     }
 }
 

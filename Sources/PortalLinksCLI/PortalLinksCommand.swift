@@ -14,7 +14,7 @@ struct PortalLinksCommand: AsyncParsableCommand {
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
             ClientsCommand.self, LinksCommand.self, AccountsCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,
-            BenchCommand.self, ConformanceServerCommand.self,
+            BenchCommand.self, ConformanceServerCommand.self, MigrateStoreCommand.self,
         ])
 }
 

@@ -21,6 +21,8 @@ struct CallFailure: Error, Sendable {
         case .alreadyExists: status = .alreadyExists
         case .unauthenticated: status = .unauthenticated
         case .busy: status = .resourceExhausted
+        // Which server could not be reached is for the server's log, not for callers.
+        case .unavailable: return CallFailure(status: .unavailable, message: "the store is unavailable")
         default: return CallFailure(status: .internal, message: "internal error")
         }
         return CallFailure(status: status, message: error.message, reason: error.reason)

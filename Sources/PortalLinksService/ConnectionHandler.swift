@@ -445,7 +445,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 do { outcome = .success(try await work()) } catch {
                     let failure = CallFailure.from(error)
                     // Storage details are for staff, in the log; the caller gets the generic message.
-                    if failure.status == .internal { logger.error("account call failed", metadata: ["error": "\(error)"]) }
+                    if failure.status == .internal || failure.status == .unavailable { logger.error("account call failed", metadata: ["error": "\(error)"]) }
                     outcome = .failure(failure)
                 }
             }

@@ -12,6 +12,14 @@ public protocol LinkStore: AccountStore {
     /// Increases with every change that affects verification. Servers poll it to reload.
     func generation() async throws -> UInt64
 
+    /// Yields when the generation may have changed, so that servers reload at once instead of at their next
+    /// poll. A hint only: it may yield without a change, and servers keep polling for what it misses. Ends
+    /// when the consumer stops iterating.
+    func changeSignals() -> AsyncStream<Void>
+
+    /// Lets go of connections and background work. The store is not used afterwards.
+    func close() async
+
     func ring() async throws -> (ring: KeyRing, generation: UInt64)
 
     /// Runs `change` against the current ring in one exclusive transaction, then writes the changed keys,
@@ -62,6 +70,15 @@ public protocol LinkStore: AccountStore {
 
     /// Returns false when there is no such active caller. Bumps the generation.
     func revokeCaller(named name: String, actor: String, at now: Int64) async throws -> Bool
+}
+
+extension LinkStore {
+    /// A store in one file has no way to hear of other processes' changes: a stream that never yields, so that
+    /// servers rely on polling alone.
+    public func changeSignals() -> AsyncStream<Void> { AsyncStream { _ in } }
+
+    /// Nothing to release beyond what deinitialisation releases.
+    public func close() async {}
 }
 
 /// What a ring change may need to know beyond the ring itself.

@@ -4,6 +4,8 @@ import Foundation
 final class RunningServer {
     let process: Process
     let port: Int
+    /// What serve printed up to and including "listening on": the home, the store, a new store's welcome.
+    let startupLines: [String]
 
     init(_ cli: CLI, arguments: [String] = []) throws {
         let (process, _, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
@@ -21,6 +23,7 @@ final class RunningServer {
             throw CLIError(message: "no port in: \(line)")
         }
         self.port = port
+        startupLines = seen.split(separator: "\n").map(String.init)
     }
 
     func stop() {

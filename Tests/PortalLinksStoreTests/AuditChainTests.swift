@@ -4,12 +4,6 @@ import PortalLinksStore
 import Testing
 
 @Suite struct AuditChainTests {
-    func storeWithEntries() async throws -> StoreFixture {
-        let fixture = try StoreKind.sqlite.make()
-        for id in 1...5 { _ = try await Sample.rotate(fixture.store, id: UInt32(id)) }
-        return fixture
-    }
-
     @Test(arguments: [
         "UPDATE audit SET actor = 'mallory' WHERE sequence = 3",
         "UPDATE audit SET subject = 'key 00000009' WHERE sequence = 1",
@@ -17,11 +11,12 @@ import Testing
         "UPDATE audit SET at = at + 1 WHERE sequence = 5",
     ])
     func anyChangeBreaksTheChain(_ tampering: String) async throws {
-        let fixture = try await storeWithEntries()
-        defer { fixture.cleanup() }
-        #expect(AuditEntry.firstBrokenEntry(in: try await fixture.store.auditEntries()) == nil)
-        let queue = try DatabaseQueue(path: fixture.path)
-        try await queue.write { try $0.execute(sql: tampering) }
-        #expect(AuditEntry.firstBrokenEntry(in: try await fixture.store.auditEntries()) != nil)
+        try await StoreKind.sqlite.withStore { fixture in
+            for id in 1...5 { _ = try await Sample.rotate(fixture.store, id: UInt32(id)) }
+            #expect(AuditEntry.firstBrokenEntry(in: try await fixture.store.auditEntries()) == nil)
+            let queue = try DatabaseQueue(path: fixture.path)
+            try await queue.write { try $0.execute(sql: tampering) }
+            #expect(AuditEntry.firstBrokenEntry(in: try await fixture.store.auditEntries()) != nil)
+        }
     }
 }

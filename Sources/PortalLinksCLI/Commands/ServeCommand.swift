@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PortalLinks
 import PortalLinksCore
+import PortalLinksPostgres
 import PortalLinksService
 import PortalLinksStore
 import ServiceLifecycle
@@ -16,9 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the verify service (protocol v1 over TCP, docs/protocol.md).",
         discussion: """
             Key, revocation and caller changes made with this tool in another process reach the running server \
-            within a second. SIGTERM or SIGINT: stop accepting, report NOT_SERVING, let calls in flight finish \
-            (up to --drain-timeout), exit. On a home directory that does not exist yet, serve creates it, adds a \
-            caller named 'local' and prints its API key and a sample link to try.
+            within a second; with a PostgreSQL --store, changes made through any server or process reach every \
+            server the same way. SIGTERM or SIGINT: stop accepting, report NOT_SERVING, let calls in flight finish \
+            (up to --drain-timeout), exit. On a home directory that does not exist yet (with --store: on a store \
+            that was never written to), serve creates it, adds a caller named 'local' and prints its API key and a \
+            sample link to try.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -137,7 +140,9 @@ struct ServeCommand: AsyncParsableCommand {
         accountPolicy.passwords.minimumLength = minimumPasswordLength
         accountPolicy.lockout = LockoutPolicy(maximumFailures: lockoutAttempts,
                                               lockSeconds: try Arguments.duration(lockoutDuration, option: "--lockout-duration"))
-        let installation = try await global.open().acting(as: "serve").with(accountPolicy: accountPolicy)
+        let installation = try await global.open(logger: logger).acting(as: "serve").with(accountPolicy: accountPolicy)
+        // The embedded store is new with its home; a store elsewhere while nothing was ever written to it.
+        let isNewStore = try global.storeLocation == nil ? isNewHome : try await installation.store.generation() == 0
 
         var configuration = ServerConfiguration()
         (configuration.host, configuration.port) = try Self.parseListen(listen)
@@ -154,11 +159,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.hashPriority = hashPriority
 
         var welcome: [String] = []
-        if isNewHome {
+        if isNewStore {
             let key = try await installation.addCaller(named: "local", scopes: [.verify, .issue, .accounts])
             let link = try await installation.issue(IssueRequest(clientID: .text("demo"), displayName: "Demo Client"))
             welcome = [
-                "created the home directory \(home)",
+                isNewHome && FileManager.default.fileExists(atPath: home) ? "created the home directory \(home)" : "set up the new store",
                 "caller 'local' API key (shown once): \(key)",
                 "a sample link to verify: \(link.token)",
             ]
@@ -178,11 +183,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger))
         Task {
             guard let address = try? await server.listeningAddress() else { return }
-            var lines = ["home: \(home)", "listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)")]
+            var lines = ["home: \(home)"]
+            if let postgres = installation.store as? PostgresLinkStore { lines.append("store: \(postgres.location)") }
+            lines.append("listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)"))
             lines += welcome
             FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
         try await serviceGroup.run()
+        await installation.store.close()
     }
 
     func tlsConfiguration() throws -> TLSConfiguration? {

@@ -3,7 +3,7 @@
 /// later a wire status).
 public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case invalidInput, notFound, conflict, alreadyExists, unauthenticated, busy, masterKey, corrupt }
+        private enum Value: String { case invalidInput, notFound, conflict, alreadyExists, unauthenticated, busy, unavailable, masterKey, corrupt }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
@@ -19,6 +19,8 @@ public struct PortalLinksError: Error, Hashable, Sendable, CustomStringConvertib
         public static let unauthenticated = Code(.unauthenticated)
         /// Too much work is waiting (password hashes on a server); nothing was done, try again shortly.
         public static let busy = Code(.busy)
+        /// The store cannot be reached (a database server that is down, unknown or refuses the connection).
+        public static let unavailable = Code(.unavailable)
         /// The master key is missing, unreadable, malformed or not the one the ring is sealed under.
         public static let masterKey = Code(.masterKey)
         /// Stored data does not make sense.

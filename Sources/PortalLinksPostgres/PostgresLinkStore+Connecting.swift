@@ -1,0 +1,43 @@
+import PostgresNIO
+
+extension PostgresLinkStore {
+    /// A connection of its own, outside the pool (migrations, listening), made within the connect timeout.
+    static func connect(_ location: PostgresStoreURL) async throws -> PostgresConnection {
+        do {
+            var configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.user, password: location.password,
+                database: location.database, tls: try connectionTLS(location.sslMode))
+            configuration.options.connectTimeout = .seconds(Int64(connectTimeoutSeconds))
+            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw connectFailure(error, location: location)
+        }
+    }
+
+    /// libpq's meaning of each sslmode: only verify-full checks the certificate; prefer and require encrypt
+    /// against eavesdropping alone.
+    static func tlsConfiguration(_ mode: PostgresStoreURL.SSLMode) -> TLSConfiguration? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case .disable: return nil
+        case .prefer, .require: configuration.certificateVerification = .none
+        case .verifyFull: configuration.certificateVerification = .fullVerification
+        }
+        return configuration
+    }
+
+    /// For the pool.
+    static func clientTLS(_ mode: PostgresStoreURL.SSLMode) -> PostgresClient.Configuration.TLS {
+        guard let configuration = tlsConfiguration(mode) else { return .disable }
+        return mode == .prefer ? .prefer(configuration) : .require(configuration)
+    }
+
+    /// For connections of the store's own (migrations, listening).
+    static func connectionTLS(_ mode: PostgresStoreURL.SSLMode) throws -> PostgresConnection.Configuration.TLS {
+        guard let configuration = tlsConfiguration(mode) else { return .disable }
+        let context = try NIOSSLContext(configuration: configuration)
+        return mode == .prefer ? .prefer(context) : .require(context)
+    }
+}

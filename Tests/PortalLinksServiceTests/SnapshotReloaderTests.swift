@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import PortalLinksPostgres
+import PortalLinksStore
+import PostgresNIO
+import ServiceLifecycle
+import Testing
+@testable import PortalLinks
+@testable import PortalLinksCore
+@testable import PortalLinksService
+
+/// The reloader checks the generation at every interval, and at once when the store signals a change.
+@Suite(.timeLimit(.minutes(1))) struct SnapshotReloaderTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
+    static let postgres = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_POSTGRES"]
+        .flatMap { try? PostgresStoreURL(parsing: $0) }
+
+    @Test func aStoreThatNeverSignalsIsPolledAndTheReloaderStopsPromptly() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let installation = try await Installation.open(home: home, environment: [:], actor: "test")
+        _ = try await installation.rotateKeys()
+        try await Self.withReloader(installation, interval: .milliseconds(100)) { state in
+            let before = state.generation
+            let other = try await Installation.open(home: home, environment: [:], actor: "other")
+            _ = try await other.revokeLink(LinkID(rawValue: 7))
+            #expect(try await Self.eventually(within: .seconds(1)) { state.generation > before })
+        }
+    }
+
+    @Test(.enabled(if: postgres != nil)) func aPostgreSQLChangeIsReloadedAtOnceLongBeforeThePoll() async throws {
+        let server = try #require(Self.postgres)
+        let database = server.with(database: "portal_links_reloader_\(UInt32.random(in: 0...UInt32.max))")
+        try await Self.administer(server, PostgresQuery(unsafeSQL: "CREATE DATABASE \(database.database)"))
+        let environment = ["PORTAL_LINKS_MASTER_KEY": MasterKey.generate().hexEncoded]
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
+        let serving = try await PostgresLinkStore.open(location: database, logger: Self.logger)
+        let staff = try await PostgresLinkStore.open(location: database, logger: Self.logger)
+        do {
+            let installation = try await Installation.open(store: serving, home: home, environment: environment, actor: "serve")
+            _ = try await installation.rotateKeys()
+            try await Self.withReloader(installation, interval: .seconds(3_600)) { state in
+                // Listening has begun once its connection shows in pg_stat_activity.
+                #expect(try await Self.eventually(within: .seconds(5)) {
+                    try await Self.administer(database, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'") > 0
+                })
+                let before = state.generation
+                let other = try await Installation.open(store: staff, home: home, environment: environment, actor: "staff")
+                _ = try await other.rotateKeys(emergency: true)
+                #expect(try await Self.eventually(within: .seconds(1)) { state.generation > before },
+                        "reloaded within a second with the next poll an hour away")
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await serving.close()
+        await staff.close()
+        try await Self.administer(server, PostgresQuery(unsafeSQL: "DROP DATABASE \(database.database) WITH (FORCE)"))
+    }
+
+    /// Runs a reloader over `installation` in a service group for `body`, then shuts the group down and expects
+    /// it to stop within a second.
+    static func withReloader(_ installation: Installation, interval: Duration,
+                             _ body: (ServingState) async throws -> Void) async throws {
+        let state = try await ServingState(installation: installation, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: SnapshotReloader(state: state, interval: interval))],
+                                                      logger: logger))
+        let running = Task { try await group.run() }
+        do { try await body(state) } catch { Issue.record(error) }
+        let stopping = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(ContinuousClock.now - stopping < .seconds(1))
+    }
+
+    static func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// Runs one statement on a connection of its own; returns how many rows it returned.
+    @discardableResult
+    static func administer(_ location: PostgresStoreURL, _ statement: PostgresQuery) async throws -> Int {
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: location.host, port: location.port, username: location.user, password: location.password,
+                                 database: location.database, tls: .disable),
+            id: 0, logger: logger)
+        do {
+            let count = try await connection.query(statement, logger: logger).collect().count
+            try await connection.close()
+            return count
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
