@@ -39,11 +39,13 @@ build: deps
 
 ## test: check the generated code is current, build everything, run every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
-## Python clients against a conformance server, with TLS and without.
+## Python clients against a conformance server, with TLS and without, then the multi-node checks of
+## cluster-test.
 test: deps client-deps check-protos
 	swift build --build-tests
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh swift test --skip-build
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
 
 ## test-clients: only the C and Python clients' tests (after a debug build).
 test-clients: deps client-deps

@@ -122,23 +122,25 @@ import Testing
 
     /// A busy client whose reads keep ending mid-frame is not mistaken for a stalled one.
     @Test func aBusyPipelineIsNotTimedOut() async throws {
-        // A one-second frame timeout against two seconds of writes 50 ms apart: margins for a loaded machine.
-        let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(1) }
+        // A two-second frame timeout against four seconds of writes 50 ms apart, nearly each leaving a frame
+        // unfinished: the clock must restart with each frame completed. (Two seconds, not one: the suites run
+        // in parallel on a small machine, and a stall longer than the timeout would close the connection.)
+        let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(2) }
         defer { Task { await server.stop() } }
         let raw = try await RawConnection(port: server.port)
         var stream = ByteBuffer()
-        for index in 1...60 { try FrameEncoder().encode(data: Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer()), out: &stream) }
+        for index in 1...120 { try FrameEncoder().encode(data: Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer()), out: &stream) }
         var sent = 0
         while stream.readableBytes > 0 {
-            // 23-byte pieces: almost every write ends in the middle of a frame; 42 writes over two seconds.
+            // 23-byte pieces: almost every write ends in the middle of a frame; 84 writes over four seconds.
             let piece = stream.readSlice(length: min(23, stream.readableBytes))!
             try await raw.send(Array(piece.readableBytesView))
             sent += 1
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(sent > 30)
-        let answers = await raw.receive(60)
-        #expect(answers.count == 60, "every call answered; the connection stayed open")
+        #expect(sent > 80)
+        let answers = await raw.receive(120)
+        #expect(answers.count == 120, "every call answered; the connection stayed open")
         #expect(raw.channel.isActive)
     }
 
