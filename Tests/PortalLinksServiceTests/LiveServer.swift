@@ -88,8 +88,9 @@ final class LiveServer: Sendable {
         return LinkToken.sign(claims, with: try installation.hmacKey(for: primary)!).token
     }
 
-    /// Polls `condition` for up to `seconds`, for changes that reach the server through the reloader. Servers promise a second on a quiet machine (make cluster-test
-    /// measures it); the suites share two cores with password hashing and CLI processes, hence five.
+    /// Polls `condition` for up to `seconds`, for changes that reach the server through the reloader. Servers
+    /// promise a second on a quiet machine (make cluster-test measures it); the suites share two cores with
+    /// password hashing and CLI processes, hence five.
     func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
