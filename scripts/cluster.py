@@ -176,9 +176,9 @@ def rejected_everywhere(nodes: List[Node], key: str, token: str, reasons: Set[st
 
 
 class Load:
-    """Threads verifying one link through the balancer, each on a connection of its own, counting what
-    fails outright and what still fails after one retry on a new connection (Verify has no side effects, so
-    a front-end retries a call refused by a node that is shutting down, through the balancer again)."""
+    """Threads verifying one link through the balancer, each with a client of its own, counting what fails
+    outright and what still fails after one retry (Verify has no side effects, so a front-end retries a call
+    refused by a node that is shutting down; the client reconnects through the balancer by itself)."""
 
     def __init__(self, port: int, key: str, token: str, threads: int = 8) -> None:
         self.port, self.key, self.token = port, key, token
@@ -196,8 +196,6 @@ class Load:
                 invalid += not c.verify(self.token).valid
             except portal_links.PortalLinksError:
                 failed += 1
-                c.close()
-                c = client(self.port, self.key)
                 try:
                     invalid += not c.verify(self.token).valid
                 except portal_links.PortalLinksError:

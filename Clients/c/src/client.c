@@ -233,6 +233,11 @@ static pl_status send_and_await(pl_client *client, size_t used, uint32_t call_id
         status = pl_read_frame(client, deadline, answer, error);
         if (status != PL_OK) return pl_drop_connection(client, status);
     } while (answer->call_id != call_id);  /* calls are taken one at a time, so nothing else is owed */
+    if (answer->status == PL_UNAVAILABLE) {
+        /* A node shutting down answers UNAVAILABLE until it closes: the next call connects afresh (through a
+         * balancer, to another node) rather than fail on this connection again. */
+        return pl_drop_connection(client, pl_server_error(answer, error));
+    }
     if (answer->status != PL_OK) return pl_server_error(answer, error);
     return PL_OK;
 }

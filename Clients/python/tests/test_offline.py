@@ -375,6 +375,29 @@ def test_a_drop_fails_the_call_in_flight_and_the_next_call_reconnects() -> None:
         assert server.connections == 2
 
 
+def _unavailable_on_first_connection(sock: socket.socket, index: int) -> None:
+    # The first connection answers like a node that is shutting down but has not closed yet.
+    while True:
+        request = read_request(sock)
+        if request is None:
+            return
+        if request[0] == 2:
+            answer(sock, request[1], HELLO)
+        elif index == 0:
+            answer(sock, request[1], error_pb2.Error(message="the server is shutting down").SerializeToString(), status=14)
+        else:
+            answer(sock, request[1], SERVING)
+
+
+def test_an_unavailable_answer_sends_the_next_call_to_a_new_connection() -> None:
+    with FakeServer(_unavailable_on_first_connection) as server:
+        with Client("127.0.0.1", server.port, "key") as c:
+            with pytest.raises(portal_links.Unavailable, match="shutting down"):
+                c.health()
+            assert c.health() is portal_links.ServingStatus.SERVING
+        assert server.connections == 2
+
+
 def test_a_drop_during_verify_many() -> None:
     def serve(sock: socket.socket, index: int) -> None:
         for _ in range(30 if index == 0 else 10**9):

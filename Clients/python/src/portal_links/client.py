@@ -12,7 +12,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from . import _api, _wire
 from ._wire import HEADER, HEADER_SIZE, Method, ProtocolViolation
-from .errors import DeadlineExceeded, PortalLinksError, Unavailable
+from .errors import DeadlineExceeded, PortalLinksError, StatusCode, Unavailable
 from .models import (
     Account,
     Caller,
@@ -449,7 +449,12 @@ class Client:
         with self._lock:
             connection = self._ensure()
             try:
-                return connection.call(method, payload, self.timeout)
+                status, body = connection.call(method, payload, self.timeout)
+                if status == StatusCode.UNAVAILABLE:
+                    # A node shutting down answers UNAVAILABLE until it closes: the next call connects afresh
+                    # (through a balancer, to another node) rather than fail on this connection again.
+                    connection.close()
+                return status, body
             finally:
                 if connection.closed:
                     self._connection = None
@@ -490,6 +495,9 @@ class Client:
             connection = self._ensure()
             try:
                 return connection.verify_many(tokens, depth, self.timeout)
+            except Unavailable:
+                connection.close()  # as in _invoke; after a lost connection this does nothing
+                raise
             finally:
                 if connection.closed:
                     self._connection = None
