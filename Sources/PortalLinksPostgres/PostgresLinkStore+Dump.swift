@@ -3,28 +3,33 @@ import PortalLinksCore
 import PortalLinksStore
 import PostgresNIO
 
-extension PostgresLinkStore: DumpableStore {
+extension PostgresLinkStore {
     /// Every table in one snapshot.
     public func dump() async throws -> StoreDump {
-        try await read { connection in
-            var tables: [String: [[StoreValue]]] = [:]
-            for table in StoreSchema.tables {
-                let rows = try await connection.rows(PostgresQuery(unsafeSQL: StoreSchema.select(table)))
-                tables[table.name] = try rows.map { row in
-                    try zip(row, table.columns).map { cell, column in try Self.storeValue(cell, kind: column.kind) }
-                }
-            }
-            // The identity's last value, or nothing when no account was ever created.
-            let highest = try await connection.value(
-                "SELECT pg_sequence_last_value(pg_get_serial_sequence('accounts', 'account_id'))", as: Int64?.self) ?? nil
-            return StoreDump(tables: tables, highestAccountID: highest ?? 0)
-        }
+        try await read { connection in try await Self.dump(connection) }
     }
 
-    /// Loads a dump into this store, which must be empty (as `open` leaves a new database), in one transaction:
-    /// on any error nothing is left behind. IDs, audit hashes and sealed keys are copied as they are, and the
+    static func dump(_ connection: PostgresConnection) async throws -> StoreDump {
+        var tables: [String: [[StoreValue]]] = [:]
+        for table in StoreSchema.tables {
+            // Text keys in byte order, as SQLite sorts them, whatever the database's locale.
+            let collation = table.columns[0].kind == .text ? " COLLATE \"C\"" : ""
+            let rows = try await connection.rows(PostgresQuery(unsafeSQL: StoreSchema.select(table) + collation))
+            tables[table.name] = try rows.map { row in
+                try zip(row, table.columns).map { cell, column in try Self.storeValue(cell, kind: column.kind) }
+            }
+        }
+        // The identity's last value, or nothing when no account was ever created.
+        let highest = try await connection.value(
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence('accounts', 'account_id'))", as: Int64?.self) ?? nil
+        return StoreDump(tables: tables, highestAccountID: highest ?? 0)
+    }
+
+    /// Loads a dump into this store, which must be empty (as `open` leaves a new database), in one transaction,
+    /// and before committing reads the copy back and hands it to `check`: if that throws, or anything else
+    /// fails, nothing is left behind. IDs, audit hashes and sealed keys are copied as they are, and the
     /// identities continue after the highest ID the source ever gave.
-    public func load(_ dump: StoreDump) async throws {
+    public func load(_ dump: StoreDump, check: @Sendable (StoreDump) throws -> Void) async throws {
         try await write { connection in
             guard try await Self.isEmpty(connection) else {
                 throw PortalLinksError(.conflict, "the destination store already holds data; copy into a new, empty database")
@@ -53,6 +58,7 @@ extension PostgresLinkStore: DumpableStore {
             if highestActivity > 0 {
                 try await connection.run("SELECT setval(pg_get_serial_sequence('activity', 'sequence'), \(highestActivity))")
             }
+            try check(try await Self.dump(connection))
             // The generation is the source's: servers already on this database see it change and reload.
             try await connection.run("SELECT pg_notify(\(Self.changesChannel), '')")
         }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import PortalLinksCore
 
-extension SQLiteLinkStore: DumpableStore {
+extension SQLiteLinkStore {
     /// Every table in one read transaction, so the copy is of one moment even while servers run.
     public func dump() async throws -> StoreDump {
         try await pool.read { db in

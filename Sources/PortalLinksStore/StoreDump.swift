@@ -77,8 +77,3 @@ public enum StoreSchema {
         "SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.name) ORDER BY \(table.key)"
     }
 }
-
-/// A store whose whole contents can be read at once.
-public protocol DumpableStore: Sendable {
-    func dump() async throws -> StoreDump
-}

@@ -41,7 +41,9 @@ struct ConformanceServerCommand: AsyncParsableCommand {
         let golden = try GoldenVectors.load(path: vectors)
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-conformance-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let installation = try await Installation.open(home: home, environment: [:], actor: "conformance-server")
+        var policy = LinkPolicy()
+        policy.leeway = golden.leewaySeconds  // the vectors' verdicts assume their leeway
+        let installation = try await Installation.open(home: home, environment: [:], policy: policy, actor: "conformance-server")
         let fixture = try await ConformanceFixture.build(in: installation, vectors: golden)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -144,9 +146,7 @@ struct Manifest: Encodable {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let temporary = path + ".partial"
-        try encoder.encode(self).write(to: URL(fileURLWithPath: temporary))
         // Readers poll for the file: it appears whole or not at all.
-        guard rename(temporary, path) == 0 else { throw PortalLinksError(.invalidInput, "cannot write the manifest \(path)") }
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

@@ -54,20 +54,20 @@ struct MigrateStoreCommand: AsyncParsableCommand {
 
     private func copy(from source: SQLiteLinkStore, to destination: PostgresLinkStore) async throws {
         let original = try await source.dump()
-        try await destination.load(original)
-        let copy = try await destination.dump()
-        for (table, _) in original.counts where copy.tables[table] != original.tables[table] {
-            throw PortalLinksError(.corrupt, "the copy's \(table) table differs from the source's")
-        }
-        guard copy.highestAccountID >= original.highestAccountID else {
-            throw PortalLinksError(.corrupt, "the copy would give account IDs the source already gave")
-        }
-        let audit = try await destination.auditEntries()
+        let audit = try await source.auditEntries()
         if let broken = AuditEntry.firstBrokenEntry(in: audit) {
-            throw PortalLinksError(.corrupt, "the copy's audit chain breaks at entry \(broken.sequence)")
+            throw PortalLinksError(.corrupt, "the source's audit chain breaks at entry \(broken.sequence) (see audit verify); nothing copied")
+        }
+        try await destination.load(original) { copy in
+            for (table, _) in original.counts where copy.tables[table] != original.tables[table] {
+                throw PortalLinksError(.corrupt, "the copy's \(table) table differs from the source's; nothing copied")
+            }
+            guard copy.highestAccountID >= original.highestAccountID else {
+                throw PortalLinksError(.corrupt, "the copy would give account IDs the source already gave; nothing copied")
+            }
         }
         let counted = original.counts.filter { $0.table != "ring_meta" }.map { "\($0.rows) \($0.table.replacingOccurrences(of: "_", with: " "))" }
         print("copied: " + counted.joined(separator: ", "))
-        print("checked: every table equal to the source; audit chain verified (\(audit.count) entries)")
+        print("checked: every table equal to the source before committing; audit chain verified (\(audit.count) entries)")
     }
 }

@@ -159,8 +159,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.hashPriority = hashPriority
 
         var welcome: [String] = []
-        if isNewStore {
-            let key = try await installation.addCaller(named: "local", scopes: [.verify, .issue, .accounts])
+        // Two servers started together on a new shared store both find it new; the second finds the caller
+        // taken and goes without the welcome.
+        if isNewStore, let key = try await Self.addLocalCaller(installation) {
             let link = try await installation.issue(IssueRequest(clientID: .text("demo"), displayName: "Demo Client"))
             welcome = [
                 isNewHome && FileManager.default.fileExists(atPath: home) ? "created the home directory \(home)" : "set up the new store",
@@ -189,8 +190,22 @@ struct ServeCommand: AsyncParsableCommand {
             lines += welcome
             FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
-        try await serviceGroup.run()
+        do {
+            try await serviceGroup.run()
+        } catch {
+            await installation.store.close()
+            throw error
+        }
         await installation.store.close()
+    }
+
+    /// The welcome's caller with every scope; nil when another server made it first.
+    static func addLocalCaller(_ installation: Installation) async throws -> String? {
+        do {
+            return try await installation.addCaller(named: "local", scopes: [.verify, .issue, .accounts])
+        } catch let error as PortalLinksError where error.code == .conflict {
+            return nil
+        }
     }
 
     func tlsConfiguration() throws -> TLSConfiguration? {
