@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, List, Optional, Set
+from typing import Callable, List, Optional, Set, Tuple
 
 import portal_links
 
@@ -75,10 +75,10 @@ class Node:
         os.makedirs(self.home, exist_ok=True)
         self.process: Optional[subprocess.Popen[bytes]] = None
 
-    def start(self, threads: int = 1) -> None:
+    def start(self) -> None:
         log = open(os.path.join(WORK, f"node{self.index}.log"), "ab")
         self.process = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--home", self.home, "--threads", str(threads),
+            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--home", self.home, "--threads", "1",
              "--hash-threads", "1", "--drain-timeout", "5s", "--log-level", "warning"],
             env=ENV, stdout=log, stderr=log)
         waited = wait_until(self.serving, 30, 0.1)
@@ -284,9 +284,7 @@ def test() -> None:
                   f"PostgreSQL stopped: {load.calls} verifies through HAProxy, {load.failed_after_retry} failed")
         finally:
             subprocess.run([DATABASE_CTL, "start"], check=True, capture_output=True)
-        link_id = staff("verify", fresh, "--json")
-        revoked = json.loads(link_id)["link_id"]
-        staff("revoke", "link", revoked)
+        staff("revoke", "link", json.loads(staff("verify", fresh, "--json"))["link_id"])
         took = rejected_everywhere(nodes, key, fresh, {"link_revoked"}, 15)
         check(took is not None, f"PostgreSQL back: every node picks up a revocation after {took if took is None else round(took, 3)} s")
     finally:
@@ -300,35 +298,37 @@ def bench() -> None:
     key = staff("callers", "add", "cluster-bench", "--scopes", "verify")
     nodes = [Node(i) for i in (1, 2, 3)]
     seconds = os.environ.get("BENCH_CLUSTER_SECONDS", "5")
+
+    def load(port: int) -> Tuple[float, float, int]:
+        """requests/s, p99 ms and errors of Verify against `port`."""
+        out = subprocess.run([BIN, "bench", "--connect", f"127.0.0.1:{port}", "--api-key", key, "-c", "48", "-P", "16",
+                              "-z", f"{seconds}s", "--warmup", "1s", "--threads", "1", "--format", "json"],
+                             env=ENV, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"bench failed: {out.stderr.strip()}")
+        figures = json.loads(out.stdout)
+        return figures["requests_per_second"], figures["latency_us"]["p99"] / 1000, figures["errors"]
+
     rows = []
     try:
         for node in nodes:
             node.start()
+        rows.append(("one node, no balancer", *load(nodes[0].port)))
         for count in (1, 2, 3):
             balancer = Balancer()
             balancer.start(nodes[:count])
-            out = subprocess.run([BIN, "bench", "--connect", f"127.0.0.1:{balancer.port}", "--api-key", key, "-c", "48",
-                                  "-P", "16", "-z", f"{seconds}s", "--warmup", "1s", "--threads", "1", "--format", "json"],
-                                 env=ENV, capture_output=True, text=True, timeout=120)
-            balancer.stop()
-            if out.returncode != 0:
-                raise RuntimeError(f"bench failed: {out.stderr.strip()}")
-            figures = json.loads(out.stdout)
-            rows.append((count, figures["requests_per_second"], figures["latency_us"]["p99"] / 1000, figures["errors"]))
-        direct = subprocess.run([BIN, "bench", "--connect", f"127.0.0.1:{nodes[0].port}", "--api-key", key, "-c", "48",
-                                 "-P", "16", "-z", f"{seconds}s", "--warmup", "1s", "--threads", "1", "--format", "json"],
-                                env=ENV, capture_output=True, text=True, timeout=120)
-        direct_figures = json.loads(direct.stdout)
+            try:
+                rows.append((f"HAProxy, {count} node" + ("s" if count > 1 else ""), *load(balancer.port)))
+            finally:
+                balancer.stop()
     finally:
         for node in nodes:
             if node.process:
                 node.stop(signal.SIGKILL)
     print(f"Links.Verify, 48 connections at depth 16 for {seconds} s, load generator on one thread:")
     print(f"{'':34} {'requests/s':>12} {'p99 ms':>8} {'errors':>7}")
-    print(f"{'one node, no balancer':34} {direct_figures['requests_per_second']:>12,.0f} "
-          f"{direct_figures['latency_us']['p99'] / 1000:>8.2f} {direct_figures['errors']:>7}")
-    for count, rps, p99, errors in rows:
-        print(f"{f'HAProxy, {count} node' + ('s' if count > 1 else ''):34} {rps:>12,.0f} {p99:>8.2f} {errors:>7}")
+    for label, rps, p99, errors in rows:
+        print(f"{label:34} {rps:>12,.0f} {p99:>8.2f} {errors:>7}")
     print(f"This machine has {os.cpu_count()} cores shared by the load generator, HAProxy and every node, so these "
           "figures show the balancer's overhead, not how throughput scales with nodes; each node on a machine "
           "of its own adds its own capacity.")

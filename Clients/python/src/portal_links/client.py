@@ -12,7 +12,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from . import _api, _wire
 from ._wire import HEADER, HEADER_SIZE, Method, ProtocolViolation
-from .errors import DeadlineExceeded, PortalLinksError, StatusCode, Unavailable
+from .errors import DeadlineExceeded, StatusCode, Unavailable
 from .models import (
     Account,
     Caller,
