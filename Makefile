@@ -15,7 +15,7 @@ PROTO_PYTHON_OUT := Clients/python/src
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
 CLIENT_APT_PACKAGES := libprotobuf-c-dev valgrind
 
-.PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak clean protos check-protos
+.PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
@@ -94,6 +94,11 @@ soak: deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/soak.sh
 
+## fuzz: libFuzzer with the address sanitizer on the frame decoder, the token verifiers, every request handler of
+## a live server and the CSV reader, FUZZ_SECONDS (default 60) each; not part of make test (scripts/fuzz.sh).
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
 ## protos: regenerate the messages from Protos/ for Swift (protoc-gen-swift, built once from the swift-protobuf
 ## dependency), C (protoc-c) and Python (protoc), and record the checksum of the sources they came from.
 protos: deps
@@ -116,4 +121,4 @@ check-protos:
 	done
 
 clean:
-	rm -rf .build Clients/c/build .build-python
+	rm -rf .build Clients/c/build .build-python .build-fuzz

@@ -105,6 +105,25 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Fuzzing (make fuzz): the checks each libFuzzer target applies to an input, and the targets, which do
+        // nothing unless built with --sanitize=fuzzer. Fuzz/Corpus holds their seeds and past findings.
+        .target(
+            name: "PortalLinksFuzzChecks",
+            dependencies: [
+                "PortalLinks", "PortalLinksCore", "PortalLinksService", "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Fuzz/Checks"
+        ),
+        .executableTarget(name: "FuzzFrames", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzFrames"),
+        .executableTarget(name: "FuzzTokens", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzTokens"),
+        .executableTarget(name: "FuzzRequests", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzRequests"),
+        .executableTarget(name: "FuzzCSV", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzCSV"),
+        // Every seed and past finding in Fuzz/Corpus through the same checks, on every `make test`.
+        .testTarget(name: "PortalLinksFuzzCorpusTests", dependencies: ["PortalLinksFuzzChecks"]),
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore"]),
         .testTarget(
             name: "PortalLinksStoreTests",

@@ -36,7 +36,7 @@ public struct FrameHeader: Hashable, Sendable {
     }
 
     /// Reads the header at the start of `bytes`; nil when there are fewer than 16.
-    static func peek(in bytes: UnsafeRawBufferPointer) -> FrameHeader? {
+    public static func peek(in bytes: UnsafeRawBufferPointer) -> FrameHeader? {
         guard bytes.count >= byteCount else { return nil }
         return FrameHeader(version: bytes[0], flags: bytes[1],
                            code: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),

@@ -5,7 +5,6 @@ import PortalLinksCore
 
 /// `issue --csv FILE`: one link per row; bad rows are reported by row number and the rest are still issued.
 struct BulkIssue {
-    static let columns = ["client_id", "name", "expires", "sent_to"]
     static let outputColumns = ["row", "client_id", "name", "link_id", "expires_at", "link", "sent_to"]
     /// Rows issued per store transaction; also how often the progress bar moves.
     static let batchSize = 500
@@ -18,16 +17,12 @@ struct BulkIssue {
         guard let data = FileManager.default.contents(atPath: csvPath) else {
             throw PortalLinksError(.invalidInput, "cannot read \(csvPath)")
         }
-        guard var text = String(data: data, encoding: .utf8) else {
+        guard let text = String(data: data, encoding: .utf8) else {
             throw PortalLinksError(.invalidInput, "\(csvPath) is not UTF-8 text")
         }
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte-order mark spreadsheets write
-        var rows: [CSV.Row]
-        do { rows = try CSV.parse(text) } catch {
+        let rows: [LinkImport.Row]
+        do { rows = try LinkImport.rows(in: text, now: installation.clock()) } catch {
             throw PortalLinksError(.invalidInput, "\(csvPath) row \(error.line): \(error.message)")
-        }
-        if let first = rows.first, first.fields.first?.trimmingCharacters(in: .whitespaces).lowercased() == "client_id" {
-            rows.removeFirst()
         }
         guard !rows.isEmpty else { throw PortalLinksError(.invalidInput, "\(csvPath) has no rows") }
 
@@ -50,26 +45,27 @@ struct BulkIssue {
         var issued = 0
         for start in stride(from: 0, to: rows.count, by: Self.batchSize) {
             let batch = rows[start..<min(start + Self.batchSize, rows.count)]
-            let now = installation.clock()
-            var requests: [(CSV.Row, IssueRequest)] = []
+            var requests: [(line: Int, request: IssueRequest)] = []
             for row in batch {
-                do { requests.append((row, try Self.request(from: row, now: now))) } catch {
+                switch row.request {
+                case .success(let request): requests.append((row.line, request))
+                case .failure(let error):
                     failures += 1
-                    progress.report("row \(row.line): \(error)")
+                    progress.report("row \(row.line): \(error.message)")
                 }
             }
             let results = try await installation.issue(requests.map(\.1))
             var lines = ""
-            for ((row, _), result) in zip(requests, results) {
+            for ((line, _), result) in zip(requests, results) {
                 switch result {
                 case .success(let link):
                     issued += 1
-                    lines += CSV.line([String(row.line), link.claims.clientID.description, link.claims.displayName ?? "",
+                    lines += CSV.line([String(line), link.claims.clientID.description, link.claims.displayName ?? "",
                                        link.linkID.description, TimeText.format(link.claims.expiresAt),
                                        renderer.url(for: link.token) ?? link.token, link.sentTo.joined(separator: ";")]) + "\n"
                 case .failure(let error):
                     failures += 1
-                    progress.report("row \(row.line): \(error.message)")
+                    progress.report("row \(line): \(error.message)")
                 }
             }
             out.write(Data(lines.utf8))
@@ -81,25 +77,6 @@ struct BulkIssue {
             FileHandle.standardError.write(Data("portal-links: issued \(issued) links; \(failures) \(failures == 1 ? "row" : "rows") refused\n".utf8))
             throw ExitCode(1)
         }
-    }
-
-    static func request(from row: CSV.Row, now: Int64) throws -> IssueRequest {
-        let fields = row.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard fields.count <= columns.count else {
-            throw PortalLinksError(.invalidInput, "\(fields.count) columns; expected at most \(columns.count): \(columns.joined(separator: ","))")
-        }
-        func field(_ index: Int) -> String? { index < fields.count && !fields[index].isEmpty ? fields[index] : nil }
-        guard let clientText = field(0) else { throw PortalLinksError(.invalidInput, "client_id is empty") }
-        let clientID = try ClientID(parsing: clientText)
-        var expiresAt: Int64?
-        if let expires = field(2) {
-            guard let parsed = TimeText.parseExpiry(expires, now: now) else {
-                throw PortalLinksError(.invalidInput, "expires '\(expires)' is neither a lifetime such as 90d nor a time")
-            }
-            expiresAt = parsed
-        }
-        let sentTo = field(3).map { $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
-        return IssueRequest(clientID: clientID, displayName: field(1), expiresAt: expiresAt, sentTo: sentTo)
     }
 }
 

@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+import PortalLinks
+import PortalLinksMessages
+import PortalLinksService
+import PortalLinksWire
+import ServiceLifecycle
+import SwiftProtobuf
+
+/// Every request handler of a live server (in this process, over loopback, on a fresh SQLite home) fed
+/// arbitrary payloads. Byte 0 of an input picks the method (ids 0 to 12: every method, and unknown ids on
+/// both sides), the rest is the payload, sent on an authenticated connection. Each call must get exactly one
+/// answer, with its call id, within the time limit; never INTERNAL; an OK answer carries the method's
+/// response message, any other an Error whose message repeats no token or password of the request; an
+/// unknown method gets UNIMPLEMENTED; and the connection stays open (only failed Hellos may close it).
+///
+/// So that mutations reach the code past the checks of signatures and accounts, a request whose token,
+/// email, password or API key is one of the placeholders `$LINK`, `$SESSION`, `$RESET`, `$EMAIL`,
+/// `$PASSWORD`, `$APIKEY` gets the live value in its place (Fuzz/Corpus/requests holds such seeds).
+public final class RequestChecks: @unchecked Sendable {
+    let home: String
+    let group: ServiceGroup
+    let running: Task<Void, any Error>
+    let port: Int
+    let apiKey: String
+    private var connection: BlockingConnection?
+    private var nextCallID: UInt32 = 0
+    private var link = ""
+    private var session = ""
+    private var reset = ""
+    private let email = "fuzz@example.com"
+    private var password = "fuzzing-password-1"
+
+    /// Starts the server; `prepare` then makes the link, account, session and reset the placeholders stand for.
+    public static func start() async throws -> RequestChecks {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-fuzz-\(UUID().uuidString)").path
+        let installation = try await Installation.open(home: home, environment: [:], actor: "fuzz")
+        let apiKey = try await installation.addCaller(named: "fuzz", scopes: CallerScope.allCases)
+        var logger = Logger(label: "fuzz")
+        logger.logLevel = .critical
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.baseURL = "https://portal.example.com/join"
+        let state = try await ServingState(installation: installation, logger: logger)
+        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server), .init(service: SnapshotReloader(state: state))], logger: logger))
+        let running = Task { try await group.run() }
+        let port = try await server.listeningAddress().port!
+        return RequestChecks(home: home, group: group, running: running, port: port, apiKey: apiKey)
+    }
+
+    private init(home: String, group: ServiceGroup, running: Task<Void, any Error>, port: Int, apiKey: String) {
+        self.home = home
+        self.group = group
+        self.running = running
+        self.port = port
+        self.apiKey = apiKey
+    }
+
+    public func stop() async {
+        connection = nil
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    /// Issues the link, registers the account, signs in and asks for a reset, over the wire. Blocking.
+    public func prepare() throws {
+        var issue = PortalLinks_V1_IssueRequest()
+        issue.clientID = "fuzz-client"
+        issue.displayName = "Fuzz Ltd"
+        link = try PortalLinks_V1_IssueResponse(serializedBytes: call(.linksIssue, issue)).token
+        var register = PortalLinks_V1_RegisterRequest()
+        (register.token, register.email, register.password) = (link, email, password)
+        _ = try call(.accountsRegister, register)
+        try renewSession()
+        try renewReset()
+    }
+
+    public func check(_ input: UnsafeRawBufferPointer) throws(FuzzFinding) {
+        guard let selector = input.first else { return }
+        let method = MethodID(rawValue: UInt16(selector % 13))
+        let payload = withLiveValues(method, Array(input.dropFirst()))
+        let answer: (header: FrameHeader, payload: [UInt8])
+        let callID: UInt32
+        do {
+            let connection = try connected()
+            nextCallID &+= 1
+            callID = nextCallID
+            try connection.send(method: method.rawValue, callID: callID, payload: payload)
+            answer = try connection.receive()
+        } catch {
+            throw FuzzFinding("\(method) with a payload of \(payload.count) bytes: \(error) instead of an answer")
+        }
+        let status = StatusCode(rawValue: answer.header.code)
+        try expect(answer.header.version == FrameHeader.responseVersion && answer.header.flags == 0
+                   && answer.header.deadlineMilliseconds == 0, "\(method): a malformed answer header")
+        try expect(answer.header.callID == callID, "\(method): answer for call \(answer.header.callID), sent \(callID)")
+        try expect(status != .internal && status.rawValue != 2 && status.rawValue != 15, "\(method) answered \(status)")
+        if (1...11).contains(method.rawValue) {
+            try expect(status != .unimplemented, "\(method) answered UNIMPLEMENTED")
+        } else {
+            try expect(status == .unimplemented, "unknown \(method) answered \(status)")
+        }
+        if status == .ok {
+            try expect(Self.decodesAsResponse(method, answer.payload), "\(method): an OK answer whose payload is not its response message")
+        } else {
+            guard let error = try? PortalLinks_V1_Error(serializedBytes: answer.payload), !error.message.isEmpty else {
+                throw FuzzFinding("\(method) answered \(status) without an Error message")
+            }
+            for secret in Self.secrets(in: method, payload) where error.message.contains(secret) {
+                throw FuzzFinding("\(method) answered \(status) with an error message that repeats a secret of the request")
+            }
+        }
+        followUp(method, payload: payload, status: status, answer: answer.payload)
+    }
+
+    // MARK: Connections and calls
+
+    /// The authenticated connection, opened (again) when needed.
+    private func connected() throws -> BlockingConnection {
+        if let connection { return connection }
+        let fresh = try BlockingConnection(port: port)
+        var hello = PortalLinks_V1_HelloRequest()
+        hello.apiKey = apiKey
+        nextCallID &+= 1
+        try fresh.send(method: MethodID.authHello.rawValue, callID: nextCallID, payload: try hello.serializedBytes())
+        let answer = try fresh.receive()
+        guard answer.header.code == StatusCode.ok.rawValue else { throw FuzzFinding("the fuzz caller's Hello was refused") }
+        connection = fresh
+        return fresh
+    }
+
+    private func call(_ method: MethodID, _ request: some SwiftProtobuf.Message) throws -> [UInt8] {
+        let connection = try connected()
+        nextCallID &+= 1
+        try connection.send(method: method.rawValue, callID: nextCallID, payload: try request.serializedBytes())
+        let answer = try connection.receive()
+        guard answer.header.code == StatusCode.ok.rawValue else {
+            let message = (try? PortalLinks_V1_Error(serializedBytes: answer.payload))?.message ?? ""
+            throw FuzzFinding("setting up: \(method) answered \(StatusCode(rawValue: answer.header.code)): \(message)")
+        }
+        return answer.payload
+    }
+
+    private func renewSession() throws {
+        var signIn = PortalLinks_V1_SignInRequest()
+        (signIn.email, signIn.password) = (email, password)
+        session = try PortalLinks_V1_SignInResponse(serializedBytes: call(.accountsSignIn, signIn)).session.token
+    }
+
+    private func renewReset() throws {
+        var request = PortalLinks_V1_PasswordResetRequest()
+        request.email = email
+        reset = try PortalLinks_V1_PasswordResetResponse(serializedBytes: call(.accountsRequestPasswordReset, request)).resetToken
+    }
+
+    /// Keeps the placeholders' values live: a failed Hello may have closed the connection, a sign-out ended the
+    /// session, a reset used the reset token and changed the password.
+    private func followUp(_ method: MethodID, payload: [UInt8], status: StatusCode, answer: [UInt8]) {
+        switch method {
+        case .authHello where status != .ok:
+            connection = nil
+        case .sessionsSignOut where status == .ok:
+            try? renewSession()
+        case .accountsResetPassword where status == .ok:
+            if let request = try? PortalLinks_V1_ResetPasswordRequest(serializedBytes: payload), request.resetToken == reset {
+                password = request.newPassword
+                try? renewSession()
+                try? renewReset()
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Placeholders, responses and secrets
+
+    private func withLiveValues(_ method: MethodID, _ payload: [UInt8]) -> [UInt8] {
+        func live(_ text: String) -> String {
+            switch text {
+            case "$LINK": link
+            case "$SESSION": session
+            case "$RESET": reset
+            case "$EMAIL": email
+            case "$PASSWORD": password
+            case "$APIKEY": apiKey
+            default: text
+            }
+        }
+        func edited<M: SwiftProtobuf.Message>(_: M.Type, _ edit: (inout M) -> Void) -> [UInt8] {
+            guard var message = try? M(serializedBytes: payload) else { return payload }
+            let before = message
+            edit(&message)
+            guard !message.isEqualTo(message: before), let bytes: [UInt8] = try? message.serializedBytes() else { return payload }
+            return bytes
+        }
+        switch method {
+        case .authHello: return edited(PortalLinks_V1_HelloRequest.self) { $0.apiKey = live($0.apiKey) }
+        case .linksVerify: return edited(PortalLinks_V1_VerifyRequest.self) { $0.token = live($0.token) }
+        case .accountsRegister: return edited(PortalLinks_V1_RegisterRequest.self) { $0.token = live($0.token); $0.password = live($0.password) }
+        case .accountsSignIn: return edited(PortalLinks_V1_SignInRequest.self) { $0.email = live($0.email); $0.password = live($0.password) }
+        case .sessionsVerify: return edited(PortalLinks_V1_SessionVerifyRequest.self) { $0.token = live($0.token) }
+        case .sessionsRefresh: return edited(PortalLinks_V1_RefreshRequest.self) { $0.token = live($0.token) }
+        case .sessionsSignOut: return edited(PortalLinks_V1_SignOutRequest.self) { $0.token = live($0.token) }
+        case .accountsRequestPasswordReset: return edited(PortalLinks_V1_PasswordResetRequest.self) { $0.email = live($0.email) }
+        case .accountsResetPassword:
+            return edited(PortalLinks_V1_ResetPasswordRequest.self) { $0.resetToken = live($0.resetToken); $0.newPassword = live($0.newPassword) }
+        default: return payload
+        }
+    }
+
+    static func decodesAsResponse(_ method: MethodID, _ payload: [UInt8]) -> Bool {
+        do {
+            switch method {
+            case .healthCheck: _ = try PortalLinks_V1_HealthCheckResponse(serializedBytes: payload)
+            case .authHello: _ = try PortalLinks_V1_HelloResponse(serializedBytes: payload)
+            case .linksVerify: _ = try PortalLinks_V1_VerifyResponse(serializedBytes: payload)
+            case .linksIssue: _ = try PortalLinks_V1_IssueResponse(serializedBytes: payload)
+            case .accountsRegister: _ = try PortalLinks_V1_RegisterResponse(serializedBytes: payload)
+            case .accountsSignIn: _ = try PortalLinks_V1_SignInResponse(serializedBytes: payload)
+            case .sessionsVerify: _ = try PortalLinks_V1_SessionVerifyResponse(serializedBytes: payload)
+            case .sessionsRefresh: _ = try PortalLinks_V1_RefreshResponse(serializedBytes: payload)
+            case .sessionsSignOut: _ = try PortalLinks_V1_SignOutResponse(serializedBytes: payload)
+            case .accountsRequestPasswordReset: _ = try PortalLinks_V1_PasswordResetResponse(serializedBytes: payload)
+            case .accountsResetPassword: _ = try PortalLinks_V1_ResetPasswordResponse(serializedBytes: payload)
+            default: return false
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Tokens, passwords and API keys of a request, long enough that finding one in a message is no accident.
+    static func secrets(in method: MethodID, _ payload: [UInt8]) -> [String] {
+        let found: [String]
+        switch method {
+        case .authHello: found = [(try? PortalLinks_V1_HelloRequest(serializedBytes: payload))?.apiKey].compactMap { $0 }
+        case .linksVerify: found = [(try? PortalLinks_V1_VerifyRequest(serializedBytes: payload))?.token].compactMap { $0 }
+        case .accountsRegister:
+            let request = try? PortalLinks_V1_RegisterRequest(serializedBytes: payload)
+            found = [request?.token, request?.password].compactMap { $0 }
+        case .accountsSignIn: found = [(try? PortalLinks_V1_SignInRequest(serializedBytes: payload))?.password].compactMap { $0 }
+        case .sessionsVerify: found = [(try? PortalLinks_V1_SessionVerifyRequest(serializedBytes: payload))?.token].compactMap { $0 }
+        case .sessionsRefresh: found = [(try? PortalLinks_V1_RefreshRequest(serializedBytes: payload))?.token].compactMap { $0 }
+        case .sessionsSignOut: found = [(try? PortalLinks_V1_SignOutRequest(serializedBytes: payload))?.token].compactMap { $0 }
+        case .accountsResetPassword:
+            let request = try? PortalLinks_V1_ResetPasswordRequest(serializedBytes: payload)
+            found = [request?.resetToken, request?.newPassword].compactMap { $0 }
+        default: found = []
+        }
+        return found.filter { $0.count >= 8 }
+    }
+}
+
+extension RequestChecks {
+    /// `start` and `prepare` for a fuzz target's synchronous entry point: waits on this thread.
+    public static func startAndPrepare() -> RequestChecks {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var started: Result<RequestChecks, any Error>?
+        Task {
+            do { started = .success(try await start()) } catch { started = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        do {
+            let checks = try started!.get()
+            try checks.prepare()
+            return checks
+        } catch {
+            fatalError("the server to fuzz did not start: \(error)")
+        }
+    }
+}

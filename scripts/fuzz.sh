@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make fuzz: builds the libFuzzer targets (release, with the address sanitizer) into .build-fuzz and runs each
+# for FUZZ_SECONDS (default 60) on a working corpus seeded from Fuzz/Corpus/TARGET. An input that breaks a
+# check is copied into Fuzz/Corpus/TARGET as finding-HASH (commit it: the corpus tests replay it on every
+# make test) and the run fails. FUZZ_TARGETS picks targets (default: all four).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-60}"
+targets="${FUZZ_TARGETS:-FuzzFrames FuzzTokens FuzzCSV FuzzRequests}"
+scratch=.build-fuzz
+for target in $targets; do
+    swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path "$scratch" --product "$target"
+done
+
+corpus_of() { case "$1" in FuzzFrames) echo frames;; FuzzTokens) echo tokens;; FuzzCSV) echo csv;; FuzzRequests) echo requests;; esac; }
+summary=()
+failed=0
+for target in $targets; do
+    name=$(corpus_of "$target")
+    work="$scratch/corpus/$name" findings="$scratch/findings/$name"
+    mkdir -p "$work" "$findings"
+    log="$scratch/$target.log"
+    echo "== $target: ${seconds}s (log: $log)"
+    # The request target answers over loopback and hashes passwords: give each input time.
+    set +e
+    "$scratch/release/$target" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+        -artifact_prefix="$findings/" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1
+    status=$?
+    set -e
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    coverage=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo "?")
+    if [ "$status" -eq 0 ]; then
+        summary+=("$target: ${seconds}s, $runs inputs, coverage $coverage edges, no finding")
+    else
+        failed=1
+        for artifact in "$findings"/*; do
+            [ -e "$artifact" ] || continue
+            copy="Fuzz/Corpus/$name/finding-$(sha1sum "$artifact" | cut -c1-12)"
+            cp "$artifact" "$copy"
+            summary+=("$target: FINDING after $runs inputs, kept as $copy")
+        done
+        grep -m3 -E 'Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer' "$log" | sed 's/^/    /' || true
+    fi
+done
+printf '%s\n' "${summary[@]}"
+exit "$failed"
