@@ -49,6 +49,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
     private var failedHellos = 0
+    private let helloThrottle: FailedHelloThrottle
+    /// The client's IP address, for the failed-Hello throttle.
+    private var peerHost: String?
     /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
     private var reloadedForHello = false
     /// Too many failed Hellos: no more calls are read; the connection closes once those in flight are answered.
@@ -61,9 +64,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// per batch of pipelined calls instead of one per call.
     private var output: ByteBuffer?
 
-    init(state: ServingState, issuer: IssueWorker, accounts: AccountCalls, metrics: ServerMetrics,
-         configuration: ServerConfiguration, logger: Logger) {
+    init(state: ServingState, issuer: IssueWorker, accounts: AccountCalls, helloThrottle: FailedHelloThrottle,
+         metrics: ServerMetrics, configuration: ServerConfiguration, logger: Logger) {
         self.state = state
+        self.helloThrottle = helloThrottle
         self.issuer = issuer
         self.accounts = accounts
         clock = state.installation.clock
@@ -77,10 +81,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelActive(context: ChannelHandlerContext) {
-        if let peer = context.remoteAddress { logger[metadataKey: "connection.peer"] = "\(peer)" }
+        if let peer = context.remoteAddress {
+            logger[metadataKey: "connection.peer"] = "\(peer)"
+            peerHost = peer.ipAddress
+        }
         logger.debug("connection opened")
         lastActivity = .now()
-        scheduleIdleCheck(context, in: configuration.idleTimeout)
+        scheduleIdleCheck(context, in: min(configuration.idleTimeout, configuration.partialFrameTimeout))
         context.fireChannelActive()
     }
 
@@ -102,12 +109,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         } else {
             unfinished = bytes
         }
-        processReceived(context)
+        processReceived(context, receivedAt: readAt)
     }
 
     /// Handles the whole frames received so far, stopping while `maximumInFlight` calls are waiting (the rest
     /// stays buffered and reading stops until calls finish), and keeps only the bytes not yet handled.
-    private func processReceived(_ context: ChannelHandlerContext) {
+    private func processReceived(_ context: ChannelHandlerContext, receivedAt: NIODeadline) {
         guard var bytes = unfinished else { return }
         unfinished = nil
         // Frames are handled where they lie in the read buffer: a pipelined batch of Verify calls costs no
@@ -129,10 +136,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // Keep just the unhandled bytes (at most one frame while calls flow), not the bytes already handled.
         bytes.discardReadBytes()
         unfinished = bytes
-        if inFlight >= configuration.maximumInFlight {
-            unfinishedSince = nil  // waiting for capacity, not for the client: no frame timeout meanwhile
+        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable {
+            // Waiting for capacity, or for the client to read its answers, not for the client to send: no
+            // frame timeout meanwhile (resumeReadingIfPossible starts it again).
+            unfinishedSince = nil
         } else if progressed || unfinishedSince == nil {
-            unfinishedSince = readAt  // the unfinished frame's clock starts with the read that began it
+            unfinishedSince = receivedAt  // the unfinished frame's clock starts with the read that began it
         }
         if unfinishedSince != nil, unfinishedTimer == nil { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
     }
@@ -145,6 +154,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             let (handler, context) = bound.value
             handler.unfinishedTimer = nil
             guard let since = handler.unfinishedSince else { return }
+            guard !handler.readSuppressed else {
+                handler.unfinishedSince = nil  // the server stopped reading: the frame cannot finish meanwhile
+                return
+            }
             let remaining = handler.configuration.partialFrameTimeout - (NIODeadline.now() - since)
             if remaining <= .zero {
                 handler.close(context, reason: "a frame stayed unfinished too long")
@@ -154,21 +167,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Closes the connection once nothing has been read or answered for the idle timeout, checking when the
-    /// timer fires rather than rescheduling it on every read.
+    /// Closes the connection once nothing has been read or answered for the idle timeout (the frame timeout
+    /// until a Hello succeeds, so that connections that never authenticate cannot hold their slots for
+    /// long), checking when the timer fires rather than rescheduling it on every read.
     private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
             handler.idleTimer = nil
             guard !handler.closing else { return }
-            let remaining = handler.configuration.idleTimeout - (NIODeadline.now() - handler.lastActivity)
+            let timeout = handler.caller == nil
+                ? min(handler.configuration.idleTimeout, handler.configuration.partialFrameTimeout) : handler.configuration.idleTimeout
+            let remaining = timeout - (NIODeadline.now() - handler.lastActivity)
             if remaining > .zero {
                 handler.scheduleIdleCheck(context, in: remaining)
             } else if handler.inFlight > 0 {
-                handler.scheduleIdleCheck(context, in: handler.configuration.idleTimeout)  // still working for it
+                handler.scheduleIdleCheck(context, in: timeout)  // still working for it
             } else {
-                handler.close(context, reason: "idle")
+                handler.close(context, reason: handler.caller == nil ? "idle without a Hello" : "idle")
             }
         }
     }
@@ -260,6 +276,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let keyHash = SHA256.hash(Array(request.apiKey.utf8))
         if let found = snapshot.caller(keyHash: keyHash) {
             accept(context, header, keyHash: keyHash, caller: found)
+            return
+        }
+        if let peerHost, case .refuse(let refused) = helloThrottle.failure(from: peerHost) {
+            if let refused {
+                logger.warning("throttling failed hellos from this address", metadata: ["hello.refused": "\(refused)"])
+            }
+            respond(context, header, .resourceExhausted, message: "too many failed Hellos from this address; retry later")
+            refusing = true
+            if inFlight == 0 { close(context, reason: "failed hellos throttled") }
             return
         }
         // Counted as a failure now, so that a read full of Hellos meets the limit at once.
@@ -445,7 +470,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 do { outcome = .success(try await work()) } catch {
                     let failure = CallFailure.from(error)
                     // Storage details are for staff, in the log; the caller gets the generic message.
-                    if failure.status == .internal || failure.status == .unavailable { logger.error("account call failed", metadata: ["error": "\(error)"]) }
+                    if failure.status == .internal || failure.status == .unavailable {
+                        logger.error("account call failed", metadata: ["error": "\(error)"])
+                    } else if failure.status == .unauthenticated || failure.status == .resourceExhausted {
+                        // Failed sign-ins and the like, for spotting guessing (details in the activity log).
+                        logger.info("call refused", metadata: ["call.method": "\(MethodID(rawValue: header.code))",
+                                                                "call.status": "\(failure.status)"])
+                    }
                     outcome = .failure(failure)
                 }
             }
@@ -544,7 +575,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if unfinished != nil, inFlight < configuration.maximumInFlight {
             // Calls held back by the in-flight limit can go now.
-            processReceived(context)
+            processReceived(context, receivedAt: .now())
             flushOutput(context)
         }
         resumeReadingIfPossible(context)
@@ -553,6 +584,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
         guard readSuppressed, inFlight < configuration.maximumInFlight, context.channel.isWritable else { return }
         readSuppressed = false
+        if unfinished != nil, unfinishedSince == nil {
+            // Reading again: a frame left unfinished has the frame timeout from now to complete.
+            unfinishedSince = .now()
+            if unfinishedTimer == nil { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
+        }
         context.read()
     }
 

@@ -17,6 +17,7 @@ public final class PortalLinksServer: Service, Sendable {
     private let sslContext: NIOSSLContext?
     private let issuer: IssueWorker
     private let accounts: AccountCalls
+    private let helloThrottle = FailedHelloThrottle()
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
     public let metrics: ServerMetrics
@@ -131,7 +132,7 @@ public final class PortalLinksServer: Service, Sendable {
             if let sslContext {
                 try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
             }
-            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, accounts: accounts, metrics: metrics, configuration: configuration,
+            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, accounts: accounts, helloThrottle: helloThrottle, metrics: metrics, configuration: configuration,
                                                       logger: logger))
         }
     }

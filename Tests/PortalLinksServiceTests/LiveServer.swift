@@ -53,7 +53,7 @@ final class LiveServer: Sendable {
         self.home = home
         self.installation = installation
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["DBG_LOG"] != nil ? .debug : .critical
         state = try await ServingState(installation: installation, logger: logger)
         server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
         metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger)

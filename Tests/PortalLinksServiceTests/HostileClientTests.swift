@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import PortalLinksWire
+@testable import PortalLinksService
+import Testing
+
+/// Clients that misbehave on purpose: guessing API keys from many connections, holding connections without
+/// authenticating, sending without ever reading. (scripts/hostile-clients.py does the same at scale.)
+@Suite(.timeLimit(.minutes(1))) struct HostileClientTests {
+    @Test func failedHellosAreThrottledPerAddressAcrossConnections() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        var statuses: [StatusCode] = []
+        // Ten connections of three bad Hellos each: more than the 20 an address may fail at once.
+        for _ in 1...10 {
+            let raw = try await RawConnection(port: server.port)
+            try await raw.send((1...3).map { Frame.request(.authHello, callID: UInt32($0), payload: Payload.hello("plk_guess")) })
+            statuses += await raw.receive(3).map { StatusCode(rawValue: $0.header.code) }
+            #expect(await raw.closesWithin(2))
+        }
+        #expect(statuses.prefix(20).allSatisfy { $0 == .unauthenticated })
+        #expect(statuses.contains(.resourceExhausted), "refused unchecked once the address is over its budget")
+        // The legitimate caller, from the same address, is let in at once.
+        let raw = try await RawConnection(port: server.port)
+        try await raw.send([Frame.request(.authHello, callID: 1, payload: Payload.hello(server.verifierKey)),
+                            Frame.request(.linksVerify, callID: 2, payload: Payload.verify("AQ"))])
+        #expect(await raw.receive(2).map { StatusCode(rawValue: $0.header.code) } == [.ok, .ok])
+    }
+
+    @Test func throttleBudgetsRefillAndStayBounded() {
+        let throttle = FailedHelloThrottle(burst: 3, perSecond: 2, maximumAddresses: 4, logInterval: .seconds(10))
+        let start = NIODeadline.now()
+        #expect((0..<3).map { _ in throttle.failure(from: "192.0.2.1", at: start) } == [.allow, .allow, .allow])
+        #expect(throttle.failure(from: "192.0.2.1", at: start) == .refuse(log: 1), "the first refusal is logged")
+        #expect(throttle.failure(from: "192.0.2.1", at: start) == .refuse(log: nil), "then not again for a while")
+        #expect(throttle.failure(from: "192.0.2.2", at: start) == .allow, "another address has its own budget")
+        #expect(throttle.failure(from: "192.0.2.1", at: start + .milliseconds(500)) == .allow, "one more after half a second")
+        #expect(throttle.failure(from: "192.0.2.1", at: start + .seconds(11)) == .allow)
+        for address in 3...20 { _ = throttle.failure(from: "192.0.2.\(address)", at: start + .seconds(11)) }
+        #expect(throttle.trackedAddresses <= 4)
+    }
+
+    @Test func connectionsThatNeverSayHelloAreClosedAfterTheFrameTimeout() async throws {
+        let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(1) }
+        defer { Task { await server.stop() } }
+        let silent = try await RawConnection(port: server.port)
+        let authenticated = try await RawConnection(port: server.port)
+        try await authenticated.send([Frame.request(.authHello, callID: 1, payload: Payload.hello(server.verifierKey))])
+        #expect(await authenticated.receive(1).count == 1)
+        #expect(await silent.closesWithin(4))
+        #expect(authenticated.channel.isActive, "the idle timeout (5 minutes) applies once a Hello succeeded")
+    }
+
+    /// A client that writes calls and does not read the answers: the server stops reading it (its writes
+    /// block) and holds the connection, however long, with every call still answered once it reads.
+    @Test func aClientThatDoesNotReadIsHeldNotDropped() async throws {
+        let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(1) }
+        defer { Task { await server.stop() } }
+        let link = try await server.installation.issue(.init(clientID: .text("acme"))).token
+        let socket = try NonReadingSocket(port: server.port)
+        var hello = ByteBuffer()
+        try FrameEncoder().encode(data: Frame.request(.authHello, callID: 0, payload: Payload.hello(server.verifierKey)), out: &hello)
+        var call = ByteBuffer()
+        try FrameEncoder().encode(data: Frame.request(.linksVerify, callID: 1, payload: Payload.verify(link)), out: &call)
+        let frame = Array(call.readableBytesView)
+        #expect(socket.writeUntilBlocked(Array(hello.readableBytesView)) == hello.readableBytes)
+        // Keep writing calls for three frame timeouts, as a pipelining client blocked in its writes does; the
+        // writes block once the kernel's buffers on both sides are full, most often in the middle of a frame.
+        var written = 0
+        var blockedFor = 0
+        let until = Date().addingTimeInterval(3)
+        while Date() < until {
+            let part = socket.writeUntilBlocked(Array(frame[(written % frame.count)...]) + frame)
+            written += part
+            if part == 0 {
+                blockedFor += 1
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        #expect(written > 1_000_000 && blockedFor > 100, "\(written) bytes went out; writes blocked \(blockedFor) times")
+        // Finish the last frame, then read everything: one answer per call, nothing refused.
+        let calls = (written + frame.count - 1) / frame.count
+        let rest = calls * frame.count - written
+        let answers = try await socket.readAnswers(count: calls + 1, finishing: Array(frame.suffix(rest)))
+        #expect(answers == calls + 1)
+    }
+}
+
+/// A non-blocking socket for the client that does not read.
+final class NonReadingSocket: @unchecked Sendable {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Writes what the kernel takes at once; the count written.
+    func writeUntilBlocked(_ bytes: [UInt8]) -> Int {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { break }
+            sent += count
+        }
+        return sent
+    }
+
+    /// Sends `finishing` as the server lets it in, reading answers meanwhile, until `count` answers came (or
+    /// the connection closed, or 20 s passed); the number of answers, all of them OK.
+    func readAnswers(count: Int, finishing: [UInt8]) async throws -> Int {
+        var pending = finishing[...]
+        var received: [UInt8] = []
+        var answers = 0
+        let deadline = Date().addingTimeInterval(20)
+        while answers < count, Date() < deadline {
+            if !pending.isEmpty { pending = pending.dropFirst(writeUntilBlocked(Array(pending))) }
+            var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+            let got = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if got == 0 { break }
+            if got < 0 {
+                guard errno == EAGAIN || errno == EWOULDBLOCK else { break }
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            received += chunk[..<got]
+            var offset = 0
+            while received.count - offset >= FrameHeader.byteCount {
+                let header = received[offset...].withUnsafeBytes { FrameHeader.peek(in: $0)! }
+                let end = offset + FrameHeader.byteCount + Int(header.payloadLength)
+                guard end <= received.count else { break }
+                guard header.code == StatusCode.ok.rawValue else { return answers }
+                answers += 1
+                offset = end
+            }
+            received.removeFirst(offset)
+        }
+        return answers
+    }
+}
