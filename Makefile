@@ -40,12 +40,17 @@ build: deps
 ## test: check the generated code is current, build everything, run every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
-## cluster-test.
+## cluster-test, then hostile clients against a live server; last, every log, error, metrics text and audit
+## listing those runs produced is scanned for the secrets they made (scripts/scan-secrets.py).
+CAPTURE := $(CURDIR)/.build/secrets-scan
 test: deps client-deps check-protos
+	rm -rf $(CAPTURE)
 	swift build --build-tests
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
+	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
+	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
+	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/hostile-clients.sh
+	python3 scripts/scan-secrets.py $(CAPTURE)
 
 ## test-clients: only the C and Python clients' tests (after a debug build).
 test-clients: deps client-deps
@@ -89,10 +94,12 @@ bench-cluster: deps client-deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/cluster.sh bench
 
-## soak: ten minutes of full load on Links.Verify, sampling the server's memory (SOAK_SECONDS to change).
+## soak: SOAK_MINUTES (default 10) of mixed load on one release server: Links.Verify (valid, expired, forged) from
+## portal-links bench, register / sign-in / refresh from the Python client; throughput, p99, memory and errors
+## per minute, then whether memory stayed flat, p99 stable and errors nil (scripts/soak.py).
 soak: deps
 	swift build -c release --product portal-links
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/soak.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) SOAK_MINUTES=$(SOAK_MINUTES) $$(./scripts/python-env.sh) scripts/soak.py
 
 ## fuzz: libFuzzer with the address sanitizer on the frame decoder, the token verifiers, every request handler of
 ## a live server and the CSV reader, FUZZ_SECONDS (default 60) each; not part of make test (scripts/fuzz.sh).

@@ -10,11 +10,14 @@ portal-links binary. Every process this starts is stopped on the way out.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import secrets
 import signal
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,12 +43,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# make test's scan for secrets (scripts/scan-secrets.py): the links and keys made here, and the nodes' logs.
+CAPTURE = os.environ.get("PORTAL_LINKS_CAPTURE")
+SECRETS: List[str] = []
+
+
 def staff(*arguments: str) -> str:
     """A staff command, as an operator would type it; its output."""
     done = subprocess.run([BIN, *arguments], env=ENV, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"portal-links {' '.join(arguments[:2])} failed: {done.stderr.strip()}")
+    SECRETS.extend(re.findall(r"plk_[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{40,}", done.stdout))
     return done.stdout.strip()
+
+
+def capture_run() -> None:
+    if not CAPTURE:
+        return
+    os.makedirs(os.path.join(CAPTURE, "secrets"), exist_ok=True)
+    os.makedirs(os.path.join(CAPTURE, "output"), exist_ok=True)
+    with open(os.path.join(CAPTURE, "secrets", f"cluster-{os.getpid()}"), "w") as file:
+        file.write("\n".join(SECRETS) + "\n")
+    for log in glob.glob(os.path.join(WORK, "*.log")):
+        shutil.copy(log, os.path.join(CAPTURE, "output", f"cluster-{os.getpid()}-{os.path.basename(log)}"))
 
 
 def check(condition: bool, what: str) -> None:
@@ -292,6 +312,7 @@ def test() -> None:
         for node in nodes:
             if node.process:
                 node.stop(signal.SIGKILL)
+        capture_run()
 
 
 def bench() -> None:

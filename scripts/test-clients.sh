@@ -8,6 +8,13 @@ WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+    # make test's scan for secrets (scripts/scan-secrets.py): the server's log, and the API keys it handed out.
+    if [ -n "${PORTAL_LINKS_CAPTURE:-}" ] && [ -f "$WORK/manifest.json" ]; then
+        mkdir -p "$PORTAL_LINKS_CAPTURE/output" "$PORTAL_LINKS_CAPTURE/secrets"
+        cp "$WORK/server.log" "$PORTAL_LINKS_CAPTURE/output/conformance-server.log"
+        python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["api_keys"].values()))' \
+            "$WORK/manifest.json" > "$PORTAL_LINKS_CAPTURE/secrets/conformance-server"
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -30,6 +30,8 @@ public final class RequestChecks: @unchecked Sendable {
     private var reset = ""
     private let email = "fuzz@example.com"
     private var password = "fuzzing-password-1"
+    /// The last calls made (method, call id, status), for a finding's message.
+    private var history: [String] = []
 
     /// Starts the server; `prepare` then makes the link, account, session and reset the placeholders stand for.
     public static func start() async throws -> RequestChecks {
@@ -91,12 +93,13 @@ public final class RequestChecks: @unchecked Sendable {
             try connection.send(method: method.rawValue, callID: callID, payload: payload)
             answer = try connection.receive()
         } catch {
-            throw FuzzFinding("\(method) with a payload of \(payload.count) bytes: \(error) instead of an answer")
+            throw FuzzFinding("\(method) with a payload of \(payload.count) bytes: \(error) instead of an answer; last calls: \(history)")
         }
         let status = StatusCode(rawValue: answer.header.code)
         try expect(answer.header.version == FrameHeader.responseVersion && answer.header.flags == 0
                    && answer.header.deadlineMilliseconds == 0, "\(method): a malformed answer header")
-        try expect(answer.header.callID == callID, "\(method): answer for call \(answer.header.callID), sent \(callID)")
+        history = (history + ["\(method) #\(callID) -> \(StatusCode(rawValue: answer.header.code)) #\(answer.header.callID)"]).suffix(24)
+        try expect(answer.header.callID == callID, "\(method): answer for call \(answer.header.callID), sent \(callID); last calls: \(history)")
         try expect(status != .internal && status.rawValue != 2 && status.rawValue != 15, "\(method) answered \(status)")
         if (1...11).contains(method.rawValue) {
             try expect(status != .unimplemented, "\(method) answered UNIMPLEMENTED")
@@ -137,6 +140,8 @@ public final class RequestChecks: @unchecked Sendable {
         nextCallID &+= 1
         try connection.send(method: method.rawValue, callID: nextCallID, payload: try request.serializedBytes())
         let answer = try connection.receive()
+        history = (history + ["(follow-up) \(method) #\(nextCallID) -> \(StatusCode(rawValue: answer.header.code)) #\(answer.header.callID)"]).suffix(24)
+        guard answer.header.callID == nextCallID else { throw FuzzFinding("\(method): answer for call \(answer.header.callID), sent \(nextCallID)") }
         guard answer.header.code == StatusCode.ok.rawValue else {
             let message = (try? PortalLinks_V1_Error(serializedBytes: answer.payload))?.message ?? ""
             throw FuzzFinding("setting up: \(method) answered \(StatusCode(rawValue: answer.header.code)): \(message)")

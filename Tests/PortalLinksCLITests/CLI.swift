@@ -25,7 +25,10 @@ struct CLI {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-cli-\(UUID().uuidString)").path
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: home) }
+    func remove() {
+        Capture.secret(try? String(contentsOfFile: home + "/master.key", encoding: .utf8))
+        try? FileManager.default.removeItem(atPath: home)
+    }
 
     func process(_ arguments: [String], environment extra: [String: String] = [:]) -> (Process, Pipe, Pipe) {
         let process = Process()
@@ -65,8 +68,10 @@ struct CLI {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        let output = Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                            stderr: String(decoding: stderr, as: UTF8.self))
+        Capture.record(arguments: arguments, input: input, output: output)
+        return output
     }
 
     func json(_ arguments: String...) throws -> Any {
@@ -88,4 +93,46 @@ struct CLI {
 struct CLIError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+/// For make test's scan for secrets (scripts/scan-secrets.py): with PORTAL_LINKS_CAPTURE set, what each command
+/// was given or printed for staff (links, API keys, passwords) goes to the folder's secrets, and what must
+/// hold none (standard error; the audit log, ledger, keys, accounts and callers as listed) to its output.
+enum Capture {
+    static let folder = ProcessInfo.processInfo.environment["PORTAL_LINKS_CAPTURE"]
+    /// Commands whose standard output shows stored state, which must never hold a secret.
+    static let listings: Set<String> = ["audit", "links", "keys", "accounts", "clients", "revoke"]
+    static let secretShapes = try! NSRegularExpression(pattern: "plk_[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{40,}")
+
+    static func record(arguments: [String], input: String?, output: CLI.Output) {
+        guard let folder else { return }
+        let name = UUID().uuidString
+        let stdoutIsListing = listings.contains(arguments.first ?? "") || arguments.starts(with: ["callers", "list"])
+        var secrets = shapes(in: arguments.joined(separator: " ")) + (input.map { $0.split(separator: "\n").map(String.init) } ?? [])
+        if !stdoutIsListing { secrets += shapes(in: output.stdout) }
+        write(secrets.joined(separator: "\n"), to: "\(folder)/secrets/cli-\(name)")
+        write(output.stderr + (stdoutIsListing ? output.stdout : ""), to: "\(folder)/output/cli-\(name)")
+    }
+
+    static func secret(_ text: String?) {
+        guard let folder, let text else { return }
+        write(text.trimmingCharacters(in: .whitespacesAndNewlines), to: "\(folder)/secrets/master-key-\(UUID().uuidString)")
+    }
+
+    /// Temporary paths hold UUIDs, which are no secret.
+    static let uuid = try! NSRegularExpression(pattern: "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+    static func shapes(in text: String) -> [String] {
+        secretShapes.matches(in: text, range: NSRange(text.startIndex..., in: text))
+            .map { String(text[Range($0.range, in: text)!]) }
+            .filter { uuid.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) == nil }
+            // Tokens mix cases; names of databases and folders rarely do.
+            .filter { $0.hasPrefix("plk_") || ($0.contains(where: \.isUppercase) && $0.contains(where: \.isLowercase)) }
+    }
+
+    static func write(_ text: String, to path: String) {
+        guard !text.isEmpty else { return }
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
 }

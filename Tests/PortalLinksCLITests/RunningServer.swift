@@ -4,11 +4,12 @@ import Foundation
 final class RunningServer {
     let process: Process
     let port: Int
-    /// What serve printed up to and including "listening on": the home, the store, a new store's welcome.
+    /// What serve printed up to and including "listening on": the home, the store (standard error), and a new
+    /// store's welcome (standard output, written before the address).
     let startupLines: [String]
 
     init(_ cli: CLI, arguments: [String] = []) throws {
-        let (process, _, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
+        let (process, out, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
         try process.run()
         self.process = process
         var seen = ""
@@ -23,7 +24,21 @@ final class RunningServer {
             throw CLIError(message: "no port in: \(line)")
         }
         self.port = port
-        startupLines = seen.split(separator: "\n").map(String.init)
+        startupLines = seen.split(separator: "\n").map(String.init) + Self.pending(out).split(separator: "\n").map(String.init)
+    }
+
+    /// What is in the pipe already, without waiting for more.
+    private static func pending(_ pipe: Pipe) -> String {
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        var text = ""
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            text += String(decoding: buffer[..<count], as: UTF8.self)
+        }
+        return text
     }
 
     func stop() {

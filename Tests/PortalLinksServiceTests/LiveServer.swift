@@ -53,7 +53,10 @@ final class LiveServer: Sendable {
         self.home = home
         self.installation = installation
         var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["DBG_LOG"] != nil ? .debug : .critical
+        // PORTAL_LINKS_TEST_LOG=1 shows the server's debug log, for troubleshooting a test.
+        logger.logLevel = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_LOG"] != nil ? .debug : .critical
+        if let captured = Capture.logger(label: "test") { logger = captured }
+        Capture.write([verifierKey, issuerKey, accountsKey].joined(separator: "\n"), to: "secrets/server-\(UUID().uuidString)")
         state = try await ServingState(installation: installation, logger: logger)
         server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
         metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger)
@@ -76,6 +79,8 @@ final class LiveServer: Sendable {
     }
 
     func stop() async {
+        Capture.write(server.metricsText(), to: "output/metrics-\(UUID().uuidString).txt")
+        Capture.write((try? String(contentsOfFile: home + "/master.key", encoding: .utf8)) ?? "", to: "secrets/master-key-\(UUID().uuidString)")
         await group.triggerGracefulShutdown()
         _ = try? await running.value
         try? FileManager.default.removeItem(atPath: home)

@@ -53,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this long.", valueName: "DURATION"))
     var idleTimeout = "5m"
 
-    @Option(name: .customLong("frame-timeout"), help: ArgumentHelp("Close connections whose frame stays unfinished this long.", valueName: "DURATION"))
+    @Option(name: .customLong("frame-timeout"), help: ArgumentHelp("Close connections whose frame stays unfinished this long, and connections without a successful Hello after this long without traffic.", valueName: "DURATION"))
     var frameTimeout = "10s"
 
     @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("On shutdown, how long calls in flight get to finish.", valueName: "DURATION"))
@@ -187,7 +187,9 @@ struct ServeCommand: AsyncParsableCommand {
             var lines = ["home: \(home)"]
             if let postgres = installation.store as? PostgresLinkStore { lines.append("store: \(postgres.location)") }
             lines.append("listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)"))
-            lines += welcome
+            // The welcome's key and link go to standard output, before the address: standard error is the log
+            // stream, where a secret must never go.
+            if !welcome.isEmpty { FileHandle.standardOutput.write(Data((welcome.joined(separator: "\n") + "\n").utf8)) }
             FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
         do {
