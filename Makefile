@@ -13,7 +13,8 @@ PROTO_C_OUT := Clients/c/generated
 PROTO_PYTHON_OUT := Clients/python/src
 # Each folder of generated code records the checksum of the sources it came from.
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
-CLIENT_APT_PACKAGES := libprotobuf-c-dev valgrind
+# What the tests need beyond the build: the C client (protobuf-c, valgrind) and the crash tests (strace).
+TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace
 
 .PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos
 
@@ -26,9 +27,9 @@ deps:
 	fi
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected Swift 6 in /opt/swift/usr/bin)"; exit 1; }
 
-## client-deps: what building and testing the C and Python clients needs, when missing.
+## client-deps: what building and testing the C and Python clients, and the crash tests, need, when missing.
 client-deps:
-	@missing=""; for p in $(CLIENT_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -40,7 +41,8 @@ build: deps
 ## test: check the generated code is current, build everything, run every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
-## cluster-test, then hostile clients against a live server; last, every log, error, metrics text and audit
+## cluster-test, then hostile clients against a live server, then kill -9 of staff commands and of the
+## server and a full disk (scripts/crash-test.py); last, every log, error, metrics text and audit
 ## listing those runs produced is scanned for the secrets they made (scripts/scan-secrets.py).
 CAPTURE := $(CURDIR)/.build/secrets-scan
 test: deps client-deps check-protos
@@ -50,6 +52,7 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/hostile-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 
 ## test-clients: only the C and Python clients' tests (after a debug build).

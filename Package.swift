@@ -22,9 +22,11 @@ let package = Package(
     ],
     targets: [
         // C helpers of the core: HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from
-        // OpenSSL's libcrypto, and a vectorised base64url decode.
+        // OpenSSL's libcrypto, a vectorised base64url decode, and the common-passwords list built into the
+        // binary (generated from common-passwords.txt by scripts/embed-common-passwords.py).
         .target(
             name: "CPortalLinks",
+            exclude: ["common-passwords.txt"],
             cSettings: [.define("OPENSSL_SUPPRESS_DEPRECATED")],
             linkerSettings: [.linkedLibrary("crypto")]
         ),
@@ -48,12 +50,7 @@ let package = Package(
             ]
         ),
         // Staff operations on top of core and store: keys, revocation, issuing, loading verifiers.
-        .target(
-            name: "PortalLinks",
-            dependencies: ["PortalLinksCore", "PortalLinksStore"],
-            // The 8,450 entries of 8 or more characters of Django's common-passwords list (BSD licence).
-            resources: [.copy("Resources/common-passwords.txt")]
-        ),
+        .target(name: "PortalLinks", dependencies: ["CPortalLinks", "PortalLinksCore", "PortalLinksStore"]),
         // Generated from Protos/ by `make protos`; never edited by hand.
         .target(
             name: "PortalLinksMessages",

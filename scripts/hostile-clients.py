@@ -551,16 +551,18 @@ def scenario_flood(key: str, token: str) -> None:
             except OSError:
                 connect_errors += 1
         opened_in = time.monotonic() - flood_start
-        # Every connection the server refuses is closed at once; the rest stay open. Watch past the frame timeout
-        # too: the admitted ones never send anything, so no timer but the idle timeout (5 minutes) applies.
-        closed, _ = watch_for_close(opened, time.monotonic() + FRAME_TIMEOUT + 1.0)
-        admitted = [s for s in opened if s not in closed]
         # A new front-end while the flood holds every slot.
         try:
             portal_links.Client(HOST, server.port, api_key=key, connect_timeout=2, timeout=2).close()
             newcomer_during = "accepted"
         except portal_links.PortalLinksError as error:
             newcomer_during = f"refused ({error})"
+        # Every connection over the limit is closed at once. The admitted ones never send anything, not even a
+        # Hello, so they are closed after the frame timeout without traffic.
+        closed, _ = watch_for_close(opened, time.monotonic() + FRAME_TIMEOUT + CLOSE_MARGIN)
+        refused_times = [t for t in closed.values() if t <= REFUSE_WITHIN]
+        silent_times = [t for t in closed.values() if t > REFUSE_WITHIN]
+        still_open = [s for s in opened if s not in closed]
         peak = memory.peak()
         for s in opened:
             s.close()
@@ -568,10 +570,10 @@ def scenario_flood(key: str, token: str) -> None:
         accepted_after = accept_again(server, key, token)
         time.sleep(0.2)
 
-    refused_times = list(closed.values())
+    admitted = len(opened) - len(refused_times)
     figure(f"opened {len(opened)} in {opened_in:.2f} s ({connect_errors} connect errors); {len(refused_times)} closed by "
-           f"the server after {spread(refused_times)}; {len(admitted)} stayed open (still open "
-           f"{FRAME_TIMEOUT + 1:g} s later: they have sent nothing, so only --idle-timeout applies)")
+           f"the server after {spread(refused_times)}; {admitted} admitted, of which {len(silent_times)} were closed "
+           f"after {spread(silent_times)} for never saying Hello (--frame-timeout {FRAME_TIMEOUT:g}s), {len(still_open)} still open")
     figure(f"a new front-end during the flood: {newcomer_during}")
     figure(f"{memory.describe()}; growth at peak {peak - memory.before:.1f} MiB")
     refused_logged = server.log_text().count("refusing a connection")
@@ -579,8 +581,11 @@ def scenario_flood(key: str, token: str) -> None:
     during = prober.window(flood_start, flood_end)
     figure(f"callers connected before the flood: {Prober.describe(during)}")
     room = MAX_CONNECTIONS - int(open_before)
-    check("2.admitted-up-to-limit", len(admitted) == room,
-          f"{len(admitted)} flood connections admitted, exactly the {room} free slots ({int(open_before)} in use before)")
+    check("2.admitted-up-to-limit", admitted == room,
+          f"{admitted} flood connections admitted, exactly the {room} free slots ({int(open_before)} in use before)")
+    check("2.silent-connections-closed", not still_open and all(FRAME_TIMEOUT - 0.1 <= t <= FRAME_TIMEOUT + CLOSE_MARGIN for t in silent_times),
+          f"the admitted connections, silent, were closed after the frame timeout ({spread(silent_times)}; "
+          f"{len(still_open)} still open)")
     check("2.extra-refused-promptly", len(refused_times) == len(opened) - room and max(refused_times, default=0) <= REFUSE_WITHIN,
           f"{len(refused_times)} connections over the limit closed, the last {max(refused_times, default=0):.3f} s "
           f"after connecting (limit {REFUSE_WITHIN:g} s)")

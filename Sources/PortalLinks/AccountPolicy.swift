@@ -1,3 +1,4 @@
+import CPortalLinks
 import Foundation
 import PortalLinksCore
 import PortalLinksStore
@@ -20,12 +21,7 @@ public struct AccountPolicy: Sendable {
         self.lockout = lockout
     }
 
-    /// The bundled list of common passwords, lower-cased, 8 characters or more.
-    public static let commonPasswords: Set<String> = {
-        guard let url = Bundle.module.url(forResource: "common-passwords", withExtension: "txt"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
-            preconditionFailure("the bundled common-passwords.txt is missing from the build")
-        }
-        return Set(text.split(separator: "\n").map(String.init))
-    }()
+    /// The common passwords built into the binary (Django's list, 8 characters or more), lower-cased: an
+    /// installed portal-links needs no resource file beside it.
+    public static let commonPasswords: Set<String> = Set(String(cString: portal_common_passwords()).split(separator: "\n").map(String.init))
 }

@@ -27,15 +27,10 @@ extension Installation {
         // maximum allows, so that a maximum shortened since those links were issued cannot cut it short.
         let lastLedgerExpiry = ledger.filter { $0.issuedAt < cutoff }.map(\.expiresAt).max() ?? 0
         let policyBound = min(cutoff.addingReportingOverflow(policy.maximumLifetime).partialValue, Self.lastRepresentableTime)
-        let inForce = try await store.revokeClient(client, before: cutoff, coversUntil: max(lastLedgerExpiry, policyBound),
-                                                   actor: actor, at: now)
-        if before == nil {
-            // Times are whole seconds, so links issued earlier in this very second are revoked one by one.
-            for entry in ledger where entry.issuedAt >= cutoff && entry.issuedAt <= now {
-                _ = try await store.revokeLink(entry.linkID, coversUntil: entry.expiresAt, actor: actor, at: now)
-            }
-        }
-        return inForce
+        // Times are whole seconds, so links issued earlier in this very second are revoked one by one, in the
+        // same transaction: a crash cannot leave the client revoked in the audit log and such a link valid.
+        return try await store.revokeClient(client, before: cutoff, linksIssuedThrough: before == nil ? now : nil,
+                                            coversUntil: max(lastLedgerExpiry, policyBound), actor: actor, at: now)
     }
 
     /// Disables or re-enables every link of a client. Returns false when nothing changed.

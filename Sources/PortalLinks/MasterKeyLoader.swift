@@ -24,6 +24,7 @@ enum MasterKeyLoader {
         } else if FileManager.default.fileExists(atPath: path) {
             key = try readFile(at: path)
             source = path
+            removeAbandonedTemporaries(of: path)
         } else if try await store.masterKeyCheck(storingIfAbsent: nil) != nil {
             throw PortalLinksError(.masterKey,
                 "no master key: this ring is sealed, but \(environmentVariable) is not set and \(path) is missing")
@@ -55,6 +56,20 @@ enum MasterKeyLoader {
               let key = parse(String(decoding: data, as: UTF8.self))
         else { throw PortalLinksError(.masterKey, "the master key file \(path) does not hold 64 hex digits") }
         return key
+    }
+
+    /// A first run killed while writing the key leaves its temporary file, key material included; a later
+    /// run removes such files once they are a minute old (a first run still writing takes milliseconds).
+    private static func removeAbandonedTemporaries(of path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".new-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let file = (folder as NSString).appendingPathComponent(name)
+            var info = stat()
+            guard stat(file, &info) == 0, time(nil) - info.st_mtim.tv_sec > 60 else { continue }
+            unlink(file)
+        }
     }
 
     /// Writes the key to a private temporary file, then links it into place, which fails if the file exists:

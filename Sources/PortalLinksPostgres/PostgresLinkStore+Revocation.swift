@@ -33,7 +33,8 @@ extension PostgresLinkStore {
         }
     }
 
-    public func revokeClient(_ client: ClientID, before: Int64, coversUntil: Int64, actor: String, at now: Int64) async throws -> Int64 {
+    public func revokeClient(_ client: ClientID, before: Int64, linksIssuedThrough: Int64?, coversUntil: Int64,
+                             actor: String, at now: Int64) async throws -> Int64 {
         try await write { connection in
             // The window only widens: a later call with an earlier cut-off or shorter cover keeps the wider one.
             let inForce = try await connection.value("""
@@ -45,8 +46,20 @@ extension PostgresLinkStore {
                     revoked_at = excluded.revoked_at
                 RETURNING revoked_before
                 """, as: Int64.self) ?? before
+            var events = [AuditEvent("revoke.client", "client \(client) before \(inForce)")]
+            if let through = linksIssuedThrough {
+                let revoked = try await connection.rows("""
+                    INSERT INTO revoked_links (link_id, revoked_at, covers_until)
+                    SELECT link_id, \(now), expires_at FROM links
+                    WHERE client_id = \(client.description) AND issued_at >= \(before) AND issued_at <= \(through)
+                    ON CONFLICT (link_id) DO NOTHING RETURNING link_id
+                    """)
+                for row in revoked {
+                    events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: try row.decode(Int64.self))))"))
+                }
+            }
             try await self.bumpGeneration(connection)
-            try await self.appendAudit([AuditEvent("revoke.client", "client \(client) before \(inForce)")], actor: actor, at: now, connection)
+            try await self.appendAudit(events, actor: actor, at: now, connection)
             return inForce
         }
     }

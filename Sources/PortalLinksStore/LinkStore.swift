@@ -37,8 +37,11 @@ public protocol LinkStore: AccountStore {
     func revokeLink(_ id: LinkID, coversUntil: Int64, actor: String, at now: Int64) async throws -> Bool
 
     /// Refuses the client's links issued before `before`. A later call can widen the window, never narrow it.
+    /// With `linksIssuedThrough`, the client's ledger links issued from `before` through that time are revoked
+    /// one by one in the same transaction (times are whole seconds: links of the very second of a revocation).
     /// Returns the time in force afterwards.
-    func revokeClient(_ client: ClientID, before: Int64, coversUntil: Int64, actor: String, at now: Int64) async throws -> Int64
+    func revokeClient(_ client: ClientID, before: Int64, linksIssuedThrough: Int64?, coversUntil: Int64,
+                      actor: String, at now: Int64) async throws -> Int64
 
     /// Returns false when the client already was in that state.
     func setClient(_ client: ClientID, disabled: Bool, actor: String, at now: Int64) async throws -> Bool

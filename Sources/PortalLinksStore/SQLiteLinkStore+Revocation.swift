@@ -31,7 +31,8 @@ extension SQLiteLinkStore {
         }
     }
 
-    public func revokeClient(_ client: ClientID, before: Int64, coversUntil: Int64, actor: String, at now: Int64) async throws -> Int64 {
+    public func revokeClient(_ client: ClientID, before: Int64, linksIssuedThrough: Int64?, coversUntil: Int64,
+                             actor: String, at now: Int64) async throws -> Int64 {
         try await write { db in
             try db.execute(
                 sql: """
@@ -44,8 +45,20 @@ extension SQLiteLinkStore {
                 arguments: [client.description, before, now, coversUntil])
             let inForce = try Int64.fetchOne(db, sql: "SELECT revoked_before FROM revoked_clients WHERE client_id = ?",
                                              arguments: [client.description]) ?? before
+            var events = [AuditEvent("revoke.client", "client \(client) before \(inForce)")]
+            if let through = linksIssuedThrough {
+                let links = try Row.fetchAll(db, sql: """
+                    SELECT link_id, expires_at FROM links WHERE client_id = ? AND issued_at >= ? AND issued_at <= ? ORDER BY link_id
+                    """, arguments: [client.description, before, through])
+                for link in links {
+                    let id: Int64 = link["link_id"]
+                    try db.execute(sql: "INSERT OR IGNORE INTO revoked_links (link_id, revoked_at, covers_until) VALUES (?, ?, ?)",
+                                   arguments: [id, now, link["expires_at"] as Int64])
+                    if db.changesCount > 0 { events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: id)))")) }
+                }
+            }
             try self.bumpGeneration(db)
-            try self.appendAudit([AuditEvent("revoke.client", "client \(client) before \(inForce)")], actor: actor, at: now, db)
+            try self.appendAudit(events, actor: actor, at: now, db)
             return inForce
         }
     }

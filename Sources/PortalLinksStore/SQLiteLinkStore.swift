@@ -16,6 +16,9 @@ public final class SQLiteLinkStore: LinkStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Opening the pool switches the file to WAL mode and sets the writer back to NORMAL, which syncs at
+        // checkpoints only: a write answered as done could be lost with the machine. Every commit is synced.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
     }
 

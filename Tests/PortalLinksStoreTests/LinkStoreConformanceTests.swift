@@ -125,8 +125,8 @@ import Testing
             #expect(try await store.revokeLink(link, coversUntil: Sample.now + 100, actor: "t", at: Sample.now))
             #expect(try await !store.revokeLink(link, coversUntil: Sample.now + 100, actor: "t", at: Sample.now))
             #expect(try await store.generation() == 1)
-            #expect(try await store.revokeClient(acme, before: Sample.now, coversUntil: Sample.now + 100, actor: "t", at: Sample.now) == Sample.now)
-            #expect(try await store.revokeClient(acme, before: Sample.now - 50, coversUntil: Sample.now + 50, actor: "t", at: Sample.now) == Sample.now)
+            #expect(try await store.revokeClient(acme, before: Sample.now, linksIssuedThrough: nil, coversUntil: Sample.now + 100, actor: "t", at: Sample.now) == Sample.now)
+            #expect(try await store.revokeClient(acme, before: Sample.now - 50, linksIssuedThrough: nil, coversUntil: Sample.now + 50, actor: "t", at: Sample.now) == Sample.now)
             #expect(try await store.setClient(.text("globex"), disabled: true, actor: "t", at: Sample.now))
             #expect(try await !store.setClient(.text("globex"), disabled: true, actor: "t", at: Sample.now))
 
@@ -155,14 +155,37 @@ import Testing
         try await kind.withStore { fixture async throws in
             let store = fixture.store
             let acme = ClientID.text("acme")
-            #expect(try await store.revokeClient(acme, before: Sample.now, coversUntil: Sample.now + 100, actor: "t", at: Sample.now) == Sample.now)
-            #expect(try await store.revokeClient(acme, before: Sample.now + 10, coversUntil: Sample.now + 50, actor: "t", at: Sample.now + 10)
+            #expect(try await store.revokeClient(acme, before: Sample.now, linksIssuedThrough: nil, coversUntil: Sample.now + 100, actor: "t", at: Sample.now) == Sample.now)
+            #expect(try await store.revokeClient(acme, before: Sample.now + 10, linksIssuedThrough: nil, coversUntil: Sample.now + 50, actor: "t", at: Sample.now + 10)
                     == Sample.now + 10, "a later cut-off widens the window")
-            #expect(try await store.revokeClient(acme, before: Sample.now + 5, coversUntil: Sample.now + 500, actor: "t", at: Sample.now + 20)
+            #expect(try await store.revokeClient(acme, before: Sample.now + 5, linksIssuedThrough: nil, coversUntil: Sample.now + 500, actor: "t", at: Sample.now + 20)
                     == Sample.now + 10, "an earlier one never narrows it")
             #expect(try await store.revocations(at: Sample.now + 400).clientsRevokedBefore[acme] == Sample.now + 10,
                     "the longest cover is kept")
             #expect(try await store.auditEntries().map(\.subject).last == "client acme before \(Sample.now + 10)")
+        }
+    }
+
+    /// Links issued in the very second of a client revocation go in the same transaction, each audited, so
+    /// that a crash cannot leave the client revoked in the audit log with such a link still valid.
+    @Test(arguments: StoreKind.allCases)
+    func aClientRevocationTakesItsSecondsLinksAtomically(_ kind: StoreKind) async throws {
+        try await kind.withStore { fixture in
+            let store = fixture.store
+            _ = try await Sample.rotate(store, id: 7)
+            _ = try await store.recordIssued([
+                Sample.entry(0x11, key: 7, issuedAt: Sample.now - 5, expiresAt: Sample.now + 100),  // covered by the cut-off
+                Sample.entry(0x12, key: 7, issuedAt: Sample.now, expiresAt: Sample.now + 200),  // this second
+                Sample.entry(0x13, client: "globex", key: 7, issuedAt: Sample.now, expiresAt: Sample.now + 200),
+            ], signedBy: KeyID(rawValue: 7), actor: "tester", at: Sample.now)
+            let before = try await store.auditEntries().count
+            _ = try await store.revokeClient(.text("acme"), before: Sample.now, linksIssuedThrough: Sample.now,
+                                             coversUntil: Sample.now + 100, actor: "t", at: Sample.now)
+            let revoked = try await store.revocations(at: Sample.now).links
+            #expect(revoked.contains(LinkID(rawValue: 0x12)))
+            #expect(!revoked.contains(LinkID(rawValue: 0x11)) && !revoked.contains(LinkID(rawValue: 0x13)))
+            let added = try await store.auditEntries().dropFirst(before).map(\.operation)
+            #expect(added == ["revoke.client", "revoke.link"])
         }
     }
 

@@ -17,6 +17,12 @@ import Testing
         return (home, installation, link)
     }
 
+    /// The list is part of the binary: an installed portal-links needs no resource file beside it.
+    @Test func theCommonPasswordsListIsBuiltIn() {
+        #expect(AccountPolicy.commonPasswords.count == 8_450)
+        #expect(AccountPolicy.commonPasswords.contains("password") && AccountPolicy.commonPasswords.contains("!qaz1qaz"))
+    }
+
     @Test func registrationTiesTheAccountToTheLinksClient() async throws {
         let (home, installation, link) = try await Self.setUp()
         defer { home.remove() }

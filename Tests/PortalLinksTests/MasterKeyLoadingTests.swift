@@ -17,6 +17,21 @@ import Testing
         _ = try await home.open().loadVerifier()
     }
 
+    /// A first run killed while writing the key leaves a temporary file with key material: a later run
+    /// removes it once it is a minute old, and leaves a fresh one (a first run still at work) alone.
+    @Test func abandonedKeyFilesAreRemoved() async throws {
+        let home = try TestHome()
+        defer { home.remove() }
+        _ = try await home.open()
+        let abandoned = home.directory + "/master.key.new-0011223344556677"
+        let fresh = home.directory + "/master.key.new-8899aabbccddeeff"
+        for path in [abandoned, fresh] { FileManager.default.createFile(atPath: path, contents: Data("00\n".utf8)) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: abandoned)
+        _ = try await home.open()
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+    }
+
     @Test func wrongKeyFromTheEnvironmentIsOneClearErrorWithoutTheKey() async throws {
         let home = try TestHome()
         defer { home.remove() }
