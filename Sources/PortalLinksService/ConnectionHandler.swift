@@ -36,27 +36,27 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var wallClock: Int64 = 0
     /// The installation's clock (the system clock, or a test's).
     private let clock: @Sendable () -> Int64
-    private let configuration: ServerConfiguration
-    private var logger: Logger
+    let configuration: ServerConfiguration
+    var logger: Logger
 
-    private var snapshot: ServingSnapshot
-    private var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
+    var snapshot: ServingSnapshot
+    var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
     /// The caller's scopes for the hot methods, looked up once per Hello rather than once per call.
-    private var mayVerify = false
-    private var mayIssue = false
-    private var mayManageAccounts = false
+    var mayVerify = false
+    var mayIssue = false
+    var mayManageAccounts = false
     /// The last read or answer; the idle timer closes the connection when it is older than the idle timeout.
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
-    private var failedHellos = 0
-    private let helloThrottle: FailedHelloThrottle
+    var failedHellos = 0
+    let helloThrottle: FailedHelloThrottle
     /// The client's IP address, for the failed-Hello throttle.
-    private var peerHost: String?
+    var peerHost: String?
     /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
-    private var reloadedForHello = false
+    var reloadedForHello = false
     /// Too many failed Hellos: no more calls are read; the connection closes once those in flight are answered.
-    private var refusing = false
-    private var inFlight = 0
+    var refusing = false
+    var inFlight = 0
     private var readSuppressed = false
     private var draining = false
     private var closing = false
@@ -271,67 +271,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         respond(context, header, response)
     }
 
-    private func hello(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
-        guard let request: PortalLinks_V1_HelloRequest = decode(context, header, payload) else { return }
-        let keyHash = SHA256.hash(Array(request.apiKey.utf8))
-        if let found = snapshot.caller(keyHash: keyHash) {
-            accept(context, header, keyHash: keyHash, caller: found)
-            return
-        }
-        if let peerHost, case .refuse(let refused) = helloThrottle.failure(from: peerHost) {
-            if let refused {
-                logger.warning("throttling failed hellos from this address", metadata: ["hello.refused": "\(refused)"])
-            }
-            respond(context, header, .resourceExhausted, message: "too many failed Hellos from this address; retry later")
-            refusing = true
-            if inFlight == 0 { close(context, reason: "failed hellos throttled") }
-            return
-        }
-        // Counted as a failure now, so that a read full of Hellos meets the limit at once.
-        failedHellos += 1
-        guard !reloadedForHello, failedHellos < configuration.maximumFailedHellos else {
-            refuseHello(context, header)
-            return
-        }
-        // The caller may have been added a moment ago: reload once per connection (and at most every 250 ms
-        // across the server), then answer.
-        reloadedForHello = true
-        afterReload(context) { handler, context in
-            if let found = handler.snapshot.caller(keyHash: keyHash) {
-                handler.failedHellos -= 1
-                handler.accept(context, header, keyHash: keyHash, caller: found)
-            } else {
-                handler.refuseHello(context, header)
-            }
-        }
-    }
-
-    private func accept(_ context: ChannelHandlerContext, _ header: FrameHeader, keyHash: [UInt8], caller found: ServingSnapshot.Caller) {
-        setCaller((keyHash, found))
-        logger[metadataKey: "caller"] = "\(found.name)"
-        var response = PortalLinks_V1_HelloResponse()
-        response.caller = found.name
-        response.scopes = found.scopes.sorted()
-        respond(context, header, response)
-    }
-
-    private func setCaller(_ new: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?) {
-        caller = new
-        mayVerify = new?.caller.scopes.contains("verify") ?? false
-        mayIssue = new?.caller.scopes.contains("issue") ?? false
-        mayManageAccounts = new?.caller.scopes.contains("accounts") ?? false
-    }
-
-    /// Refuses a Hello already counted in `failedHellos`. An earlier successful Hello stays in force.
-    private func refuseHello(_ context: ChannelHandlerContext, _ header: FrameHeader) {
-        logger.info("hello refused", metadata: ["hello.failures": "\(failedHellos)"])
-        respond(context, header, .unauthenticated, message: "unknown or revoked API key")
-        if failedHellos >= configuration.maximumFailedHellos {
-            refusing = true
-            if inFlight == 0 { close(context, reason: "too many failed hellos") }
-        }
-    }
-
     private func verify(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard let verification = snapshot.verify(payload, at: wallClock) else {
             respond(context, header, .invalidArgument, message: "the payload is not a VerifyRequest")
@@ -355,7 +294,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Reloads the snapshot off the event loop (at most once per interval across the server), then runs
     /// `answer` back on the loop with the new snapshot; the call counts as in flight meanwhile.
-    private func afterReload(_ context: ChannelHandlerContext,
+    func afterReload(_ context: ChannelHandlerContext,
                              _ answer: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void) {
         startCall()
         let state = self.state
@@ -516,7 +455,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         return false
     }
 
-    private func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
+    func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
                                                         _ payload: UnsafeRawBufferPointer) -> Message? {
         do {
             return try Message(serializedBytes: Array(payload))
@@ -526,12 +465,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ message: some SwiftProtobuf.Message) {
+    func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ message: some SwiftProtobuf.Message) {
         let bytes: [UInt8] = (try? message.serializedBytes()) ?? []
         appendOutput(context, header, status: .ok) { $0.writeBytes(bytes) }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String,
+    func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String,
                          reason: String? = nil) {
         var error = PortalLinks_V1_Error()
         error.message = message
@@ -592,7 +531,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    private func close(_ context: ChannelHandlerContext, reason: String) {
+    func close(_ context: ChannelHandlerContext, reason: String) {
         guard !closing else { return }
         closing = true
         unfinishedTimer?.cancel()
