@@ -173,7 +173,7 @@ def main():
     p99s = [row["verify_p99_ms"] for row in minutes]
     median_p99 = statistics.median(p99s)
     unexpected = sum(row["verify_errors"] + row["account_errors"] for row in minutes)
-    print(f"memory: {baseline:.1f} MiB in minute 2 -> {minutes[-1]['rss_mib']:.1f} MiB in minute {len(minutes)} "
+    print(f"memory: {baseline:.1f} MiB in minute {min(2, len(minutes))} -> {minutes[-1]['rss_mib']:.1f} MiB in minute {len(minutes)} "
           f"({growth:+.1f}%)")
     print(f"verify p99: median {median_p99:.2f} ms, highest {max(p99s):.2f} ms, lowest {min(p99s):.2f} ms")
     print(f"unexpected errors: {unexpected}")
