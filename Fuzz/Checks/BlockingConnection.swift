@@ -40,6 +40,7 @@ final class BlockingConnection {
         var sent = 0
         while sent < frame.count {
             let written = frame[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0, errno == EINTR { continue }  // libFuzzer's timer signal
             guard written > 0 else { throw .closed }
             sent += written
         }
@@ -59,6 +60,8 @@ final class BlockingConnection {
             }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            // libFuzzer's timer signal interrupts a receive with a time limit even under SA_RESTART.
+            if count < 0, errno == EINTR { continue }
             if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw .timedOut }
             guard count > 0 else { throw .closed }
             received += chunk[..<count]

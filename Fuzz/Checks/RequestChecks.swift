@@ -43,6 +43,9 @@ public final class RequestChecks: @unchecked Sendable {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.baseURL = "https://portal.example.com/join"
+        // At the default idle priority, password hashes wait for any other work on the machine, for longer
+        // than a call's time limit when the machine is busy.
+        configuration.hashPriority = .normal
         let state = try await ServingState(installation: installation, logger: logger)
         let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
         let group = ServiceGroup(configuration: .init(
@@ -116,7 +119,7 @@ public final class RequestChecks: @unchecked Sendable {
                 throw FuzzFinding("\(method) answered \(status) with an error message that repeats a secret of the request")
             }
         }
-        followUp(method, payload: payload, status: status, answer: answer.payload)
+        try followUp(method, payload: payload, status: status, answer: answer.payload)
     }
 
     // MARK: Connections and calls
@@ -144,7 +147,7 @@ public final class RequestChecks: @unchecked Sendable {
         guard answer.header.callID == nextCallID else { throw FuzzFinding("\(method): answer for call \(answer.header.callID), sent \(nextCallID)") }
         guard answer.header.code == StatusCode.ok.rawValue else {
             let message = (try? PortalLinks_V1_Error(serializedBytes: answer.payload))?.message ?? ""
-            throw FuzzFinding("setting up: \(method) answered \(StatusCode(rawValue: answer.header.code)): \(message)")
+            throw Refused(description: "\(method) answered \(StatusCode(rawValue: answer.header.code)): \(message)")
         }
         return answer.payload
     }
@@ -162,22 +165,37 @@ public final class RequestChecks: @unchecked Sendable {
     }
 
     /// Keeps the placeholders' values live: a failed Hello may have closed the connection, a sign-out ended the
-    /// session, a reset used the reset token and changed the password.
-    private func followUp(_ method: MethodID, payload: [UInt8], status: StatusCode, answer: [UInt8]) {
-        switch method {
-        case .authHello where status != .ok:
-            connection = nil
-        case .sessionsSignOut where status == .ok:
-            try? renewSession()
-        case .accountsResetPassword where status == .ok:
-            if let request = try? PortalLinks_V1_ResetPasswordRequest(serializedBytes: payload), request.resetToken == reset {
-                password = request.newPassword
-                try? renewSession()
-                try? renewReset()
+    /// session, a reset used the reset token and changed the password. A follow-up call that fails (the
+    /// account locked by earlier inputs, say) leaves the placeholder stale; one that gets no answer drops the
+    /// connection, so that its answer cannot arrive in place of a later call's.
+    private func followUp(_ method: MethodID, payload: [UInt8], status: StatusCode, answer: [UInt8]) throws(FuzzFinding) {
+        do {
+            switch method {
+            case .authHello where status != .ok:
+                connection = nil
+            case .sessionsSignOut where status == .ok:
+                try renewSession()
+            case .accountsResetPassword where status == .ok:
+                if let request = try? PortalLinks_V1_ResetPasswordRequest(serializedBytes: payload), request.resetToken == reset {
+                    password = request.newPassword
+                    try renewSession()
+                    try renewReset()
+                }
+            default:
+                break
             }
-        default:
-            break
+        } catch let finding as FuzzFinding {
+            throw finding
+        } catch is Refused {
+            // The placeholder stays stale until a later follow-up succeeds.
+        } catch {
+            connection = nil
         }
+    }
+
+    /// A follow-up call the server refused.
+    struct Refused: Error, CustomStringConvertible {
+        let description: String
     }
 
     // MARK: Placeholders, responses and secrets
