@@ -18,8 +18,11 @@ extension ConnectionHandler {
                 logger.warning("throttling failed hellos from this address", metadata: ["hello.refused": "\(refused)"])
             }
             respond(context, header, .resourceExhausted, message: "too many failed Hellos from this address; retry later")
-            refusing = true
-            if inFlight == 0 { close(context, reason: "failed hellos throttled") }
+            // An earlier successful Hello stays in force; a connection without one is closed.
+            if caller == nil {
+                refusing = true
+                if inFlight == 0 { close(context, reason: "failed hellos throttled") }
+            }
             return
         }
         // Counted as a failure now, so that a read full of Hellos meets the limit at once.

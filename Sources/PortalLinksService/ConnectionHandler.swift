@@ -87,7 +87,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         logger.debug("connection opened")
         lastActivity = .now()
-        scheduleIdleCheck(context, in: min(configuration.idleTimeout, configuration.partialFrameTimeout))
+        scheduleIdleCheck(context, in: idleLimit)
         context.fireChannelActive()
     }
 
@@ -170,14 +170,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Closes the connection once nothing has been read or answered for the idle timeout (the frame timeout
     /// until a Hello succeeds, so that connections that never authenticate cannot hold their slots for
     /// long), checking when the timer fires rather than rescheduling it on every read.
+    /// How long the connection may be silent: the frame timeout until a Hello succeeds, then the idle timeout.
+    private var idleLimit: TimeAmount {
+        caller == nil ? min(configuration.idleTimeout, configuration.partialFrameTimeout) : configuration.idleTimeout
+    }
+
     private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
             handler.idleTimer = nil
             guard !handler.closing else { return }
-            let timeout = handler.caller == nil
-                ? min(handler.configuration.idleTimeout, handler.configuration.partialFrameTimeout) : handler.configuration.idleTimeout
+            let timeout = handler.idleLimit
             let remaining = timeout - (NIODeadline.now() - handler.lastActivity)
             if remaining > .zero {
                 handler.scheduleIdleCheck(context, in: remaining)

@@ -23,11 +23,13 @@ import Testing
         }
         #expect(statuses.prefix(20).allSatisfy { $0 == .unauthenticated })
         #expect(statuses.contains(.resourceExhausted), "refused unchecked once the address is over its budget")
-        // The legitimate caller, from the same address, is let in at once.
+        // The legitimate caller, from the same address, is let in at once; a throttled bad Hello on its
+        // connection afterwards leaves its login in force.
         let raw = try await RawConnection(port: server.port)
         try await raw.send([Frame.request(.authHello, callID: 1, payload: Payload.hello(server.verifierKey)),
-                            Frame.request(.linksVerify, callID: 2, payload: Payload.verify("AQ"))])
-        #expect(await raw.receive(2).map { StatusCode(rawValue: $0.header.code) } == [.ok, .ok])
+                            Frame.request(.authHello, callID: 2, payload: Payload.hello("plk_guess")),
+                            Frame.request(.linksVerify, callID: 3, payload: Payload.verify("AQ"))])
+        #expect(await raw.receive(3).map { StatusCode(rawValue: $0.header.code) } == [.ok, .resourceExhausted, .ok])
     }
 
     @Test func throttleBudgetsRefillAndStayBounded() {
