@@ -9,15 +9,20 @@ final class BlockingConnection {
     private let descriptor: Int32
     private var received: [UInt8] = []
 
-    enum Failure: Error { case connect, closed, timedOut }
+    /// What went wrong, with the errno of the failing call where there was one.
+    enum Failure: Error { case connect(errno: Int32), closed(errno: Int32), timedOut }
 
     init(port: Int, timeoutSeconds: Int = 15) throws(Failure) {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw .connect }
+        guard descriptor >= 0 else { throw .connect(errno: errno) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var noDelay: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        // Closed with a reset rather than left in TIME_WAIT: a fuzz run opens a connection per failed Hello,
+        // more than the machine's ephemeral ports within TIME_WAIT's minute.
+        var abortive = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &abortive, socklen_t(MemoryLayout<linger>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -25,7 +30,11 @@ final class BlockingConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { close(descriptor); throw .connect }
+        guard connected == 0 else {
+            let failure = errno
+            close(descriptor)
+            throw .connect(errno: failure)
+        }
     }
 
     deinit { close(descriptor) }
@@ -41,7 +50,7 @@ final class BlockingConnection {
         while sent < frame.count {
             let written = frame[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0, errno == EINTR { continue }  // libFuzzer's timer signal
-            guard written > 0 else { throw .closed }
+            guard written > 0 else { throw .closed(errno: written < 0 ? errno : 0) }
             sent += written
         }
     }
@@ -63,7 +72,7 @@ final class BlockingConnection {
             // libFuzzer's timer signal interrupts a receive with a time limit even under SA_RESTART.
             if count < 0, errno == EINTR { continue }
             if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw .timedOut }
-            guard count > 0 else { throw .closed }
+            guard count > 0 else { throw .closed(errno: count < 0 ? errno : 0) }
             received += chunk[..<count]
         }
     }

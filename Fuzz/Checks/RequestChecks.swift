@@ -12,7 +12,8 @@ import SwiftProtobuf
 /// both sides), the rest is the payload, sent on an authenticated connection. Each call must get exactly one
 /// answer, with its call id, within the time limit; never INTERNAL; an OK answer carries the method's
 /// response message, any other an Error whose message repeats no token or password of the request; an
-/// unknown method gets UNIMPLEMENTED; and the connection stays open (only failed Hellos may close it).
+/// unknown method gets UNIMPLEMENTED; and the connection stays open until the server has refused as many Hellos
+/// as its limit of failed Hellos (malformed and throttled ones do not count).
 ///
 /// So that mutations reach the code past the checks of signatures and accounts, a request whose token,
 /// email, password or API key is one of the placeholders `$LINK`, `$SESSION`, `$RESET`, `$EMAIL`,
@@ -24,6 +25,9 @@ public final class RequestChecks: @unchecked Sendable {
     let port: Int
     let apiKey: String
     private var connection: BlockingConnection?
+    /// Hellos the server counted as failed on this connection; it closes the connection at the limit.
+    private var failedHellosHere = 0
+    private let maximumFailedHellos = ServerConfiguration().maximumFailedHellos
     private var nextCallID: UInt32 = 0
     private var link = ""
     private var session = ""
@@ -135,6 +139,7 @@ public final class RequestChecks: @unchecked Sendable {
         let answer = try fresh.receive()
         guard answer.header.code == StatusCode.ok.rawValue else { throw FuzzFinding("the fuzz caller's Hello was refused") }
         connection = fresh
+        failedHellosHere = 0
         return fresh
     }
 
@@ -164,15 +169,17 @@ public final class RequestChecks: @unchecked Sendable {
         reset = try PortalLinks_V1_PasswordResetResponse(serializedBytes: call(.accountsRequestPasswordReset, request)).resetToken
     }
 
-    /// Keeps the placeholders' values live: a failed Hello may have closed the connection, a sign-out ended the
+    /// Keeps the placeholders' values live: failed Hellos at the limit close the connection, a sign-out ended the
     /// session, a reset used the reset token and changed the password. A follow-up call that fails (the
     /// account locked by earlier inputs, say) leaves the placeholder stale; one that gets no answer drops the
     /// connection, so that its answer cannot arrive in place of a later call's.
     private func followUp(_ method: MethodID, payload: [UInt8], status: StatusCode, answer: [UInt8]) throws(FuzzFinding) {
         do {
             switch method {
-            case .authHello where status != .ok:
-                connection = nil
+            case .authHello where status == .unauthenticated:
+                // Counted by the server: the connection stays until the limit (an earlier Hello stays in force).
+                failedHellosHere += 1
+                if failedHellosHere >= maximumFailedHellos { connection = nil }
             case .sessionsSignOut where status == .ok:
                 try renewSession()
             case .accountsResetPassword where status == .ok:
