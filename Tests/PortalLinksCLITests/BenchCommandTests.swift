@@ -22,6 +22,27 @@ import Testing
         #expect(order.count == 6 && order == order.sorted() && order[0] > 0, "\(latency)")
     }
 
+    @Test func batchesCountEveryCallAndRefuseAnOpenLoop() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try RunningServer(cli)
+        defer { server.stop() }
+        // 3,000 is not a multiple of 3 connections × 16: the last batches are partial, and still every call counts once.
+        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "16",
+                                 "-n", "3000", "--batches", "--mix", "valid=90,forged=10", "--warmup", "0s",
+                                 "--threads", "1", "--format", "json")
+        #expect(output.status == 0, "\(output.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(report["requests"] as? Int == 3000)
+        #expect((report["statuses"] as? [String: Int])?["OK"] == 3000)
+        let timed = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-P", "4",
+                                "-z", "1s", "--batches", "--warmup", "0s", "--threads", "1", "--format", "json")
+        #expect(timed.status == 0, "\(timed.stderr)")
+        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10",
+                                    "--batches", "--rps", "100"], status: 2)
+    }
+
     @Test func signInsAlongsideAreCountedAndTheirAccountRemoved() throws {
         let cli = CLI()
         defer { cli.remove() }

@@ -194,7 +194,11 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             }
         }
         answeredSinceReport += 1
-        if rate == nil { fill(context, now: now) } else { drainBacklog(context) }
+        if rate != nil {
+            drainBacklog(context)
+        } else if !generator.plan.batches {
+            fill(context, now: now)
+        }
         finishIfDone(context, now: now)
     }
 
@@ -203,7 +207,26 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         answeredSinceReport = 0
         writeOutgoing(context)
         context.flush()
+        if generator.plan.batches, rate == nil, inFlight.isEmpty, !stopped, !batchPending {
+            // The next batch goes out on the loop's next turn, after the other connections' reads, and its
+            // calls are timed from that write.
+            batchPending = true
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.batchPending = false
+                guard !handler.stopped else { return }
+                let now = NIODeadline.now()
+                handler.fill(context, now: now)
+                handler.writeOutgoing(context)
+                context.flush()
+                handler.finishIfDone(context, now: now)
+            }
+        }
     }
+
+    /// Batches: the next batch is scheduled for the loop's next turn.
+    private var batchPending = false
 
     func channelInactive(context: ChannelHandlerContext) {
         ticker?.cancel()

@@ -14,6 +14,10 @@ struct LoadPlan: Sendable {
     var duration: Duration?
     /// Open loop: calls per second in total, sent on a fixed schedule whatever the answers do.
     var rate: Double?
+    /// Closed loop in batches, the way redis-benchmark -P loads a server: `depth` calls written together,
+    /// the next batch once all their answers are in, written on the event loop's next turn, each call timed
+    /// from its batch's write. Otherwise each answer's slot is refilled at once and timed from that moment.
+    var batches = false
     var warmup: Duration
     /// VerifyRequest payloads, in mix order; cycled.
     var payloads: [[UInt8]]

@@ -21,7 +21,11 @@ struct BenchCommand: AsyncParsableCommand {
             installation's keys (so run it where the server's home is): valid links for the client \
             portal-links-bench (issued, one hour), expired ones, forged ones (a flipped tag bit) and malformed \
             ones. Closed loop keeps -P calls in flight per connection; --rps sends on a fixed schedule (open \
-            loop) and measures latency from each call's intended send time. --sign-ins RATE adds Accounts.SignIn \
+            loop) and measures latency from each call's intended send time. --batches loads the server the way \
+            redis-benchmark -P does, for comparing with it: -P calls written together, the next batch only when \
+            all their answers are in, written on the event loop's next turn and timed from that write (the default \
+            closed loop times a call from the moment its slot freed, so its figures include the time the call \
+            waits at the server behind others). --sign-ins RATE adds Accounts.SignIn \
             calls at that rate on a connection of their own during the run (the caller then needs the accounts \
             scope too), with an account registered in the home for the run and removed afterwards: each sign-in \
             costs the server one password hash, so compare the Verify figures with and without it.
@@ -55,6 +59,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Open loop: requests per second in total.", valueName: "RATE"))
     var rps: Double?
+
+    @Flag(help: "Closed loop in batches, as redis-benchmark -P does: -P calls written together, the next batch on the event loop's next turn once all their answers are in, each call timed from its batch's write.")
+    var batches = false
 
     @Option(name: .customLong("sign-ins"), help: ArgumentHelp("With --connect: also sign in this many times per second during the run.", valueName: "RATE"))
     var signIns: Double?
@@ -93,6 +100,7 @@ struct BenchCommand: AsyncParsableCommand {
         _ = try Self.warmupSeconds(warmup)
         guard (1...10_000).contains(c), (1...4_096).contains(depth) else { throw ValidationError("-c takes 1 to 10000, -P 1 to 4096") }
         if let rps, rps <= 0 { throw ValidationError("--rps must be positive") }
+        if batches, rps != nil { throw ValidationError("--batches is a closed loop: give it without --rps") }
         if let signIns, !(0.1...10_000).contains(signIns) { throw ValidationError("--sign-ins takes 0.1 to 10000 per second") }
         _ = try Self.parseMix(mix)
     }
@@ -161,7 +169,7 @@ struct BenchCommand: AsyncParsableCommand {
         let plan = LoadPlan(
             host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
             duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
-            warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
+            batches: batches, warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
         var signInLoad: Task<SignInLoad.Report, Never>?
