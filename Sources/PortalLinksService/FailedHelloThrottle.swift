@@ -28,9 +28,9 @@ final class FailedHelloThrottle: Sendable {
     let logInterval: TimeAmount
     private let budgets = NIOLockedValueBox<[String: Budget]>([:])
 
-    init(burst: Int = 20, perSecond: Int = 5, maximumAddresses: Int = 10_000, logInterval: TimeAmount = .seconds(10)) {
+    init(burst: Int = 20, perSecond: Double = 5, maximumAddresses: Int = 10_000, logInterval: TimeAmount = .seconds(10)) {
         self.burst = Double(burst)
-        self.perSecond = Double(perSecond)
+        self.perSecond = perSecond
         self.maximumAddresses = maximumAddresses
         self.logInterval = logInterval
     }

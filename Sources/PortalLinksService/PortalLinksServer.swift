@@ -17,7 +17,7 @@ public final class PortalLinksServer: Service, Sendable {
     private let sslContext: NIOSSLContext?
     private let issuer: IssueWorker
     private let accounts: AccountCalls
-    private let helloThrottle = FailedHelloThrottle()
+    private let helloThrottle: FailedHelloThrottle
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
     public let metrics: ServerMetrics
@@ -31,6 +31,7 @@ public final class PortalLinksServer: Service, Sendable {
         self.state = state
         self.logger = logger
         self.group = group
+        helloThrottle = FailedHelloThrottle(burst: configuration.failedHelloBurst, perSecond: configuration.failedHellosPerSecond)
         sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
         hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,

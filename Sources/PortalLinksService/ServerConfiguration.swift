@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount = .seconds(10)
     /// Failed Hellos after which the connection is closed.
     public var maximumFailedHellos = 3
+    /// Failed Hellos one client address may make at once, across connections, and how many a second after that.
+    public var failedHelloBurst = 20
+    public var failedHellosPerSecond = 5.0
     /// Portal address for Links.Issue's url, when the request gives none.
     public var baseURL: String?
     /// Threads computing password hashes (19 MiB each while they work); sign-ins beyond them wait.

@@ -11,7 +11,9 @@ import Testing
 /// authenticating, sending without ever reading. (scripts/hostile-clients.py does the same at scale.)
 @Suite(.timeLimit(.minutes(1))) struct HostileClientTests {
     @Test func failedHellosAreThrottledPerAddressAcrossConnections() async throws {
-        let server = try await LiveServer.start()
+        // A refill too slow to matter during the test, so that a loaded machine cannot give the address back a
+        // Hello before the last check.
+        let server = try await LiveServer.start { $0.failedHellosPerSecond = 0.001 }
         defer { Task { await server.stop() } }
         var statuses: [StatusCode] = []
         // Ten connections of three bad Hellos each: more than the 20 an address may fail at once.
@@ -21,8 +23,10 @@ import Testing
             statuses += await raw.receive(3).map { StatusCode(rawValue: $0.header.code) }
             #expect(await raw.closesWithin(2))
         }
-        #expect(statuses.prefix(20).allSatisfy { $0 == .unauthenticated })
+        // Answers come in any order (a connection's first unknown key waits for a reload), so count them.
+        #expect(statuses.filter { $0 == .unauthenticated }.count == 20, "the burst is checked: \(statuses)")
         #expect(statuses.contains(.resourceExhausted), "refused unchecked once the address is over its budget")
+        #expect(statuses.allSatisfy { $0 == .unauthenticated || $0 == .resourceExhausted }, "\(statuses)")
         // The legitimate caller, from the same address, is let in at once; a throttled bad Hello on its
         // connection afterwards leaves its login in force.
         let raw = try await RawConnection(port: server.port)
