@@ -54,8 +54,8 @@ extension PostgresLinkStore {
                     WHERE client_id = \(client.description) AND issued_at >= \(before) AND issued_at <= \(through)
                     ON CONFLICT (link_id) DO NOTHING RETURNING link_id
                     """)
-                for row in revoked {
-                    events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: try row.decode(Int64.self))))"))
+                for id in try revoked.map({ try $0.decode(Int64.self) }).sorted() {
+                    events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: id)))"))
                 }
             }
             try await self.bumpGeneration(connection)

@@ -167,14 +167,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Closes the connection once nothing has been read or answered for the idle timeout (the frame timeout
-    /// until a Hello succeeds, so that connections that never authenticate cannot hold their slots for
-    /// long), checking when the timer fires rather than rescheduling it on every read.
-    /// How long the connection may be silent: the frame timeout until a Hello succeeds, then the idle timeout.
+    /// How long the connection may be silent: the frame timeout until a Hello succeeds (so that connections
+    /// that never authenticate cannot hold their slots for long), then the idle timeout.
     private var idleLimit: TimeAmount {
         caller == nil ? min(configuration.idleTimeout, configuration.partialFrameTimeout) : configuration.idleTimeout
     }
 
+    /// Closes the connection once nothing has been read or answered for `idleLimit`, checking when the timer
+    /// fires rather than rescheduling it on every read.
     private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay) {

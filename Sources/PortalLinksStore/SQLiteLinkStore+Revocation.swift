@@ -47,14 +47,13 @@ extension SQLiteLinkStore {
                                              arguments: [client.description]) ?? before
             var events = [AuditEvent("revoke.client", "client \(client) before \(inForce)")]
             if let through = linksIssuedThrough {
-                let links = try Row.fetchAll(db, sql: """
-                    SELECT link_id, expires_at FROM links WHERE client_id = ? AND issued_at >= ? AND issued_at <= ? ORDER BY link_id
-                    """, arguments: [client.description, before, through])
-                for link in links {
-                    let id: Int64 = link["link_id"]
-                    try db.execute(sql: "INSERT OR IGNORE INTO revoked_links (link_id, revoked_at, covers_until) VALUES (?, ?, ?)",
-                                   arguments: [id, now, link["expires_at"] as Int64])
-                    if db.changesCount > 0 { events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: id)))")) }
+                let revoked = try Int64.fetchAll(db, sql: """
+                    INSERT INTO revoked_links (link_id, revoked_at, covers_until)
+                    SELECT link_id, ?, expires_at FROM links WHERE client_id = ? AND issued_at >= ? AND issued_at <= ?
+                    ON CONFLICT DO NOTHING RETURNING link_id
+                    """, arguments: [now, client.description, before, through])
+                for id in revoked.sorted() {
+                    events.append(AuditEvent("revoke.link", "link \(LinkID(rawValue: UInt64(bitPattern: id)))"))
                 }
             }
             try self.bumpGeneration(db)

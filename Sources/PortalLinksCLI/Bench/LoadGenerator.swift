@@ -125,6 +125,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private var ticker: RepeatedTask?
     private var started: NIODeadline = .now()
     private var stopped = false
+    /// Batches: the next batch is scheduled for the loop's next turn.
+    private var batchPending = false
     private var result = LoadResult()
 
     init(generator: LoadGenerator, offset: Int, rate: Double?, measureFrom: NIODeadline, stopAt: NIODeadline?,
@@ -224,9 +226,6 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             }
         }
     }
-
-    /// Batches: the next batch is scheduled for the loop's next turn.
-    private var batchPending = false
 
     func channelInactive(context: ChannelHandlerContext) {
         ticker?.cancel()
