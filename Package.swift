@@ -100,7 +100,10 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            // The load generator's per-connection state lives in event-loop-confined classes too; with dynamic
+            // exclusivity checks a fifth of its CPU went to them (perf), time a load generator cannot spare.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // Fuzzing (make fuzz): the checks each libFuzzer target applies to an input, and the targets, which do
         // nothing unless built with --sanitize=fuzzer. Fuzz/Corpus holds their seeds and past findings.

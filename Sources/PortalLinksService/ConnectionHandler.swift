@@ -276,23 +276,28 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func verify(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
-        guard let verification = snapshot.verify(payload, at: wallClock) else {
+        var unknownKey = false
+        let understood = snapshot.verify(payload, at: wallClock) { verification in
+            if verification.reason == .unknownKey {
+                unknownKey = true
+            } else {
+                respondVerification(context, header, verification)
+            }
+        }
+        if !understood {
             respond(context, header, .invalidArgument, message: "the payload is not a VerifyRequest")
-            return
-        }
-        if verification.reason == .unknownKey {
+        } else if unknownKey {
             verifyAfterReload(context, header, ByteBuffer(bytes: payload))
-            return
         }
-        respondVerification(context, header, verification)
     }
 
     /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
     private func verifyAfterReload(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: ByteBuffer) {
         afterReload(context) { handler, context in
             let now = handler.clock()
-            let verification = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: now)!
-            handler.respondVerification(context, header, verification)
+            _ = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: now) {
+                handler.respondVerification(context, header, $0)
+            }
         }
     }
 
@@ -318,7 +323,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func respondVerification(_ context: ChannelHandlerContext, _ header: FrameHeader, _ verification: LinkVerification) {
+    private func respondVerification(_ context: ChannelHandlerContext, _ header: FrameHeader, _ verification: BorrowedLinkVerification) {
         batch.recordVerify(verification.reason)
         batch.record(method: header.code, status: .ok)
         if output == nil { output = context.channel.allocator.buffer(capacity: Self.outputCapacity) }

@@ -30,9 +30,10 @@ public final class ServingSnapshot: Sendable {
 
     func caller(keyHash: [UInt8]) -> Caller? { callersByKeyHash[keyHash] }
 
-    /// Verifies the token in a VerifyRequest payload. A method here, so that the verifier is used in place
-    /// rather than copied out of the snapshot (a retain per table) on every call.
-    func verify(_ payload: UnsafeRawBufferPointer, at now: Int64) -> LinkVerification? {
-        VerifyCodec.verify(payload, with: verifier, at: now)
+    /// Verifies the token in a VerifyRequest payload and hands `body` the outcome; false when the payload is
+    /// not a VerifyRequest. A method here, so that the verifier is used in place rather than copied out of
+    /// the snapshot (a retain per table) on every call.
+    func verify(_ payload: UnsafeRawBufferPointer, at now: Int64, _ body: (BorrowedLinkVerification) -> Void) -> Bool {
+        VerifyCodec.verify(payload, with: verifier, at: now, body)
     }
 }

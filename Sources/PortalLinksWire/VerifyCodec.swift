@@ -11,40 +11,48 @@ public enum VerifyCodec {
         payload.withUnsafeReadableBytes { bytes in token(in: bytes).map(body) }
     }
 
-    /// Verifies the token in a VerifyRequest payload straight from the frame's bytes; nil when the payload is
-    /// not a VerifyRequest SwiftProtobuf would accept.
-    public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
-        payload.withUnsafeReadableBytes { verify($0, with: verifier, at: now) }
+    /// Verifies the token in a VerifyRequest payload and hands `body` the outcome, its text still in the
+    /// decoded token; false, without calling `body`, when the payload is not a VerifyRequest SwiftProtobuf
+    /// would accept.
+    public static func verify(_ payload: ByteBuffer, with verifier: LinkVerifier, at now: Int64,
+                              _ body: (BorrowedLinkVerification) -> Void) -> Bool {
+        payload.withUnsafeReadableBytes { verify($0, with: verifier, at: now, body) }
     }
 
-    /// The same, from payload bytes still in the connection's read buffer.
-    public static func verify(_ payload: UnsafeRawBufferPointer, with verifier: LinkVerifier, at now: Int64) -> LinkVerification? {
-        token(in: payload).map { verifier.verify(utf8: $0, at: now) }
+    /// The same, from payload bytes still in the connection's read buffer: nothing is copied or allocated.
+    public static func verify(_ payload: UnsafeRawBufferPointer, with verifier: LinkVerifier, at now: Int64,
+                              _ body: (BorrowedLinkVerification) -> Void) -> Bool {
+        guard let token = token(in: payload) else { return false }
+        verifier.withVerification(utf8: token, at: now, body)
+        return true
     }
 
     /// Field 1 of the message (its last occurrence), or nil when the message is malformed or the field is not
     /// valid UTF-8.
     static func token(in bytes: UnsafeRawBufferPointer) -> UnsafeBufferPointer<UInt8>? {
         guard let found = ProtobufFields.lastLengthDelimited(field: 1, in: bytes) else { return nil }
-        let token = UnsafeRawBufferPointer(rebasing: bytes[found ?? 0..<0]).bindMemory(to: UInt8.self)
-        // A protobuf string must be UTF-8; ASCII (every real token) needs no further check.
-        if token.contains(where: { $0 >= 0x80 }), String(validating: token, as: UTF8.self) == nil { return nil }
-        return token
+        let token = UnsafeRawBufferPointer(rebasing: bytes[found ?? 0..<0])
+        // A protobuf string must be UTF-8.
+        return UTF8Text.isValid(token) ? token.assumingMemoryBound(to: UInt8.self) : nil
     }
 
     /// The most a VerifyResponse can take: two 64-byte texts, 8 + 16 hex digits, two times, and field keys.
     static let maximumResponseBytes = 256
 
     /// Writes the `VerifyResponse` for `verification` to `buffer`, straight into its memory.
-    public static func writeResponse(_ verification: LinkVerification, to buffer: inout ByteBuffer) {
+    public static func writeResponse(_ verification: BorrowedLinkVerification, to buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumResponseBytes) { memory in
             writeResponse(verification, into: memory)
         }
     }
 
+    public static func writeResponse(_ verification: LinkVerification, to buffer: inout ByteBuffer) {
+        verification.withBorrowed { writeResponse($0, to: &buffer) }
+    }
+
     /// Writes a whole response frame (status OK) carrying the `VerifyResponse` for `verification`: one write
     /// into the buffer's memory, header included.
-    public static func writeResponseFrame(callID: UInt32, _ verification: LinkVerification, to buffer: inout ByteBuffer) {
+    public static func writeResponseFrame(callID: UInt32, _ verification: BorrowedLinkVerification, to buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.byteCount + maximumResponseBytes) { memory in
             let length = writeResponse(verification, into: UnsafeMutableRawBufferPointer(rebasing: memory[FrameHeader.byteCount...]))
             FrameHeader.storeResponse(status: .ok, callID: callID, payloadLength: length, in: memory)
@@ -52,8 +60,12 @@ public enum VerifyCodec {
         }
     }
 
+    public static func writeResponseFrame(callID: UInt32, _ verification: LinkVerification, to buffer: inout ByteBuffer) {
+        verification.withBorrowed { writeResponseFrame(callID: callID, $0, to: &buffer) }
+    }
+
     /// Writes the message into `memory` (at least `maximumResponseBytes`) and returns its length.
-    private static func writeResponse(_ verification: LinkVerification, into memory: UnsafeMutableRawBufferPointer) -> Int {
+    private static func writeResponse(_ verification: BorrowedLinkVerification, into memory: UnsafeMutableRawBufferPointer) -> Int {
         precondition(memory.count >= maximumResponseBytes)
         var out = FieldWriter(memory: memory)
         if verification.isValid { out.varintField(1, 1) }
@@ -72,9 +84,9 @@ public enum VerifyCodec {
                 out.byte(UInt8(ascii: "-"))
                 out.hex(uuid.low & 0xffff_ffff_ffff, digits: 12)
             case .text(let text):
-                out.stringField(2, text)
+                out.bytesField(2, text)
             }
-            if let name = claims.displayName { out.stringField(3, name) }
+            if let name = claims.displayName { out.bytesField(3, name) }
             out.varintField(4, UInt64(bitPattern: claims.expiresAt))
             out.varintField(5, UInt64(bitPattern: claims.issuedAt))
             out.key(6, wireType: ProtobufFields.lengthDelimited)
@@ -122,29 +134,30 @@ struct FieldWriter {
         varint(value)
     }
 
-    mutating func stringField(_ field: UInt64, _ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            guard !utf8.isEmpty else { return }
-            key(field, wireType: ProtobufFields.lengthDelimited)
-            varint(UInt64(utf8.count))
-            (base + position).update(from: utf8.baseAddress!, count: utf8.count)
-            position += utf8.count
-        }
+    /// A string (or bytes) field of at most 64 bytes; proto3 leaves an empty one out.
+    mutating func bytesField(_ field: UInt64, _ value: UnsafeRawBufferPointer) {
+        guard !value.isEmpty else { return }
+        key(field, wireType: ProtobufFields.lengthDelimited)
+        varint(UInt64(value.count))
+        UnsafeMutableRawPointer(base + position).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        position += value.count
     }
 
-    /// `count` (4, 8, 12 or 16) lowercase hex digits of the low bits of `value`, eight at a time.
+    /// `count` (4, 8, 12 or 16) lowercase hex digits of the low bits of `value`, in whole stores of eight or
+    /// four digits.
     mutating func hex(_ value: UInt64, digits count: Int) {
         var remaining = count
-        while remaining > 0 {
-            let chunk = min(remaining, 8)
-            remaining -= chunk
+        while remaining >= 8 {
+            remaining -= 8
             let digits = Self.hexDigits(UInt32(truncatingIfNeeded: value >> UInt64(remaining * 4)))
-            // The eight digits of the 32-bit chunk end in the last byte; keep the last `chunk` of them.
-            withUnsafeBytes(of: digits.bigEndian) { eight in
-                (base + position).update(from: eight.baseAddress!.assumingMemoryBound(to: UInt8.self) + (8 - chunk), count: chunk)
-            }
-            position += chunk
+            UnsafeMutableRawPointer(base + position).storeBytes(of: digits.bigEndian, as: UInt64.self)
+            position += 8
+        }
+        if remaining == 4 {
+            // The four digits of the low 16 bits are the last four bytes of the eight.
+            let digits = Self.hexDigits(UInt32(truncatingIfNeeded: value & 0xffff))
+            UnsafeMutableRawPointer(base + position).storeBytes(of: UInt32(truncatingIfNeeded: digits).bigEndian, as: UInt32.self)
+            position += 4
         }
     }
 

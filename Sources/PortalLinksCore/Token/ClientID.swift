@@ -40,8 +40,10 @@ public struct UUIDBytes: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The canonical 8-4-4-4-12 form, either case.
-    public init?(parsing text: some StringProtocol) {
-        let utf8 = text.utf8
+    public init?(parsing text: some StringProtocol) { self.init(utf8: text.utf8) }
+
+    /// The same, from UTF-8 bytes.
+    init?(utf8: some Collection<UInt8>) {
         guard utf8.count == 36 else { return nil }
         var value: (UInt64, UInt64) = (0, 0)
         var digits = 0

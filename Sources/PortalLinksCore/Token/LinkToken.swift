@@ -93,15 +93,15 @@ public enum LinkToken {
         UInt64(readUInt32(bytes, at: offset)) << 32 | UInt64(readUInt32(bytes, at: offset + 4))
     }
 
-    /// Reads the fields after the header from an authenticated message (tag removed). Nil when the layout is
-    /// broken: unknown flags, lengths out of range, invalid UTF-8, or bytes left over.
+    /// Reads the fields after the header from an authenticated message (tag removed), text left in place. Nil
+    /// when the layout is broken: unknown flags, lengths out of range, invalid UTF-8, or bytes left over.
     @inline(__always)
-    static func parseFields(_ message: UnsafeRawBufferPointer) -> LinkClaims? {
+    static func parseFields(_ message: UnsafeRawBufferPointer) -> BorrowedLinkClaims? {
         guard message.count >= headerCount + 2 else { return nil }
         let flags = message[13]
         guard flags & ~Flag.known == 0 else { return nil }
         var offset = headerCount
-        let clientID: ClientID
+        let clientID: BorrowedClientID
         if flags & Flag.uuidClient != 0 {
             guard message.count >= offset + 16 else { return nil }
             clientID = .uuid(UUIDBytes(high: readUInt64(message, at: offset), low: readUInt64(message, at: offset + 8)))
@@ -110,17 +110,17 @@ public enum LinkToken {
             // The issuer applied the text rules before signing; under a valid tag only the layout, the UTF-8 and
             // the one-spelling rule for UUIDs are checked again (Unicode property lookups on every verify cost more
             // than the HMAC).
-            guard let text = readText(message, at: &offset), UUIDBytes(parsing: text) == nil else { return nil }
+            guard let text = readText(message, at: &offset), UUIDBytes(utf8: text) == nil else { return nil }
             clientID = .text(text)
         }
-        var displayName: String?
+        var displayName: UnsafeRawBufferPointer?
         if flags & Flag.displayName != 0 {
             guard let name = readText(message, at: &offset) else { return nil }
             displayName = name
         }
         guard offset == message.count else { return nil }
-        return LinkClaims(
-            trusted: KeyID(rawValue: readUInt32(message, at: 1)),
+        return BorrowedLinkClaims(
+            keyID: KeyID(rawValue: readUInt32(message, at: 1)),
             issuedAt: Int64(readUInt32(message, at: 5)),
             expiresAt: Int64(readUInt32(message, at: 9)),
             nonce: UInt16(message[14]) << 8 | UInt16(message[15]),
@@ -128,15 +128,14 @@ public enum LinkToken {
             displayName: displayName)
     }
 
-    private static func readText(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> String? {
+    /// A length-prefixed text field: its bytes, once they are known to be valid UTF-8.
+    @inline(__always)
+    private static func readText(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UnsafeRawBufferPointer? {
         guard offset < bytes.count else { return nil }
         let length = Int(bytes[offset])
         guard length >= 1, length <= ClientID.maximumTextBytes, offset + 1 + length <= bytes.count else { return nil }
         let utf8 = UnsafeRawBufferPointer(rebasing: bytes[(offset + 1)..<(offset + 1 + length)])
         offset += 1 + length
-        // ASCII (most client IDs and names) is valid UTF-8 as it stands: skip the general validator, which
-        // costs more than the string itself.
-        if !utf8.contains(where: { $0 >= 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
-        return String(validating: utf8, as: UTF8.self)
+        return UTF8Text.isValid(utf8) ? utf8 : nil
     }
 }

@@ -26,7 +26,7 @@ public struct UnverifiedLink: Sendable {
         (keyID, claims, linkID) = bytes.withUnsafeBytes { buffer in
             let messageCount = buffer.count - LinkToken.tagCount
             return (KeyID(rawValue: LinkToken.readUInt32(buffer, at: 1)),
-                    LinkToken.parseFields(UnsafeRawBufferPointer(rebasing: buffer[..<messageCount])),
+                    LinkToken.parseFields(UnsafeRawBufferPointer(rebasing: buffer[..<messageCount]))?.owned,
                     LinkToken.linkIDFromTag(UnsafeRawBufferPointer(rebasing: buffer[messageCount...])))
         }
     }

@@ -1,7 +1,8 @@
 /// Checks links against one immutable snapshot of the key ring and the revocations.
 ///
-/// Synchronous and allocation-free for UUID clients and for text fields of up to 15 bytes (Swift keeps such
-/// strings inline). A server swaps in a new verifier when the ring's generation changes.
+/// Synchronous; `withVerification` allocates nothing for any link, while `verify` builds strings for text
+/// fields longer than 15 bytes (shorter ones Swift keeps inline). A server swaps in a new verifier when the
+/// ring's generation changes.
 public struct LinkVerifier: Sendable {
     /// What a verifier knows of one key.
     public struct Key: Sendable {
@@ -22,6 +23,7 @@ public struct LinkVerifier: Sendable {
 
     private let table: KeyTable
     public let revocations: Revocations
+    private let clients: ClientTable
     /// Seconds of clock difference tolerated on both sides of a link's lifetime.
     public let leeway: Int64
     /// The ring generation this snapshot was built from.
@@ -30,6 +32,7 @@ public struct LinkVerifier: Sendable {
     public init(keys: [KeyID: Key], revocations: Revocations = .none, leeway: Int64 = defaultLeeway, generation: UInt64 = 0) {
         self.table = KeyTable(keys)
         self.revocations = revocations
+        self.clients = ClientTable(revocations)
         self.leeway = leeway
         self.generation = generation
     }
@@ -57,19 +60,28 @@ public struct LinkVerifier: Sendable {
     }
 
     public func verify(utf8 token: UnsafeBufferPointer<UInt8>, at now: Int64) -> LinkVerification {
+        var result: LinkVerification?
+        withVerification(utf8: token, at: now) { result = $0.owned }
+        return result!
+    }
+
+    /// Checks `token` at `now` and hands `body` the outcome with its text still in the decoded token: what
+    /// the service answers from, allocating nothing. The borrowed claims are valid only inside `body`.
+    public func withVerification(utf8 token: UnsafeBufferPointer<UInt8>, at now: Int64,
+                                 _ body: (BorrowedLinkVerification) -> Void) {
         guard token.count <= LinkToken.maximumCharacters,
               let decodedCount = Base64URL.decodedCount(ofCharacterCount: token.count)
-        else { return .refused(.malformed) }
-        return withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes, alignment: 8) { buffer in
+        else { return body(.refused(.malformed)) }
+        withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes, alignment: 8) { buffer in
             guard let count = Base64URL.decode(token, into: buffer), count == decodedCount else {
-                return .refused(.malformed)
+                return body(.refused(.malformed))
             }
-            return verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), at: now)
+            body(verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), at: now))
         }
     }
 
     @inline(__always)
-    private func verify(bytes: UnsafeRawBufferPointer, at now: Int64) -> LinkVerification {
+    private func verify(bytes: UnsafeRawBufferPointer, at now: Int64) -> BorrowedLinkVerification {
         guard bytes.count >= 1 else { return .refused(.malformed) }
         guard bytes[0] == LinkToken.version else { return .refused(.unsupportedVersion) }
         guard bytes.count >= LinkToken.minimumCount else { return .refused(.malformed) }
@@ -93,7 +105,15 @@ public struct LinkVerifier: Sendable {
         let reason: VerifyReason? =
             if now < claims.issuedAt - leeway { .notYetValid }
             else if now > claims.expiresAt + leeway { .expired }
-            else { revocations.reason(linkID: linkID, clientID: claims.clientID, issuedAt: claims.issuedAt) }
-        return LinkVerification(reason: reason, claims: claims, linkID: linkID)
+            else { revocationReason(linkID: linkID, clientID: claims.clientID, issuedAt: claims.issuedAt) }
+        return BorrowedLinkVerification(reason: reason, claims: claims, linkID: linkID)
+    }
+
+    @inline(__always)
+    private func revocationReason(linkID: LinkID, clientID: BorrowedClientID, issuedAt: Int64) -> VerifyReason? {
+        if !revocations.links.isEmpty, revocations.links.contains(linkID) { return .linkRevoked }
+        guard !clients.isEmpty, let client = clients.entry(for: clientID) else { return nil }
+        if let before = client.revokedBefore, issuedAt < before { return .clientRevoked }
+        return client.disabled ? .clientDisabled : nil
     }
 }

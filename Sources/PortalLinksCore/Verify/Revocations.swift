@@ -14,14 +14,4 @@ public struct Revocations: Sendable {
     }
 
     public static let none = Revocations()
-
-    @inline(__always)
-    func reason(linkID: LinkID, clientID: ClientID, issuedAt: Int64) -> VerifyReason? {
-        if !links.isEmpty, links.contains(linkID) { return .linkRevoked }
-        if !clientsRevokedBefore.isEmpty, let before = clientsRevokedBefore[clientID], issuedAt < before {
-            return .clientRevoked
-        }
-        if !disabledClients.isEmpty, disabledClients.contains(clientID) { return .clientDisabled }
-        return nil
-    }
 }
