@@ -43,6 +43,26 @@ import Testing
                                     "--batches", "--rps", "100"], status: 2)
     }
 
+    /// With --rps each call goes out at its intended time and is timed from it: a server that answers in well
+    /// under the interval between calls shows latencies well under that interval, not the schedule's own lag.
+    @Test func anOpenLoopSendsEachCallOnTime() throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try RunningServer(cli)
+        defer { server.stop() }
+        // 40 calls a second on one connection: 25 ms apart.
+        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "1", "-n", "40",
+                                 "--rps", "40", "--warmup", "0s", "--threads", "1", "--format", "json")
+        #expect(output.status == 0, "\(output.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(report["requests"] as? Int == 40)
+        let latency = try #require(report["latency_us"] as? [String: Double])
+        #expect(try #require(latency["p50"]) < 12_500, "calls were sent late or timed from the wrong moment: \(latency)")
+        let seconds = try #require(report["duration_s"] as? Double)
+        #expect(seconds > 0.9, "40 calls at 40/s take about a second: \(seconds)")
+    }
+
     @Test func signInsAlongsideAreCountedAndTheirAccountRemoved() throws {
         let cli = CLI()
         defer { cli.remove() }

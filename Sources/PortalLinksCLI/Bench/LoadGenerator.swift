@@ -122,7 +122,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     /// Open loop: calls due but not yet sent because `depth` are in flight, by intended send time.
     private var backlog: [NIODeadline] = []
     private var scheduled = 0
-    private var ticker: RepeatedTask?
+    /// Open loop: the timer that sends the next call at its intended time.
+    private var ticker: Scheduled<Void>?
     private var started: NIODeadline = .now()
     private var stopped = false
     /// Batches: the next batch is scheduled for the loop's next turn.
@@ -174,12 +175,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 return
             }
             started = now
-            if let rate {
-                let interval = TimeAmount.nanoseconds(Int64(1_000_000_000 / rate))
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: max(interval, .microseconds(100))) { _ in
-                    bound.value.0.tick(bound.value.1)
-                }
+            if rate != nil {
+                tick(context)
             } else {
                 fill(context, now: now)
                 finishIfDone(context, now: now)
@@ -252,19 +249,33 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Open loop: every call due by now, on the fixed schedule, goes out or waits in the backlog.
+    /// Open loop: every call whose intended time (call k at k ÷ rate after the start) has come goes out, or
+    /// waits in the backlog while `depth` are in flight; then the timer is set for the next call's time.
     private func tick(_ context: ChannelHandlerContext) {
         guard let rate else { return }
+        ticker = nil
         let now = NIODeadline.now()
-        let due = Int(Double((now - started).nanoseconds) * rate / 1_000_000_000)
+        let due = Int(Double((now - started).nanoseconds) * rate / 1_000_000_000) + 1
         while scheduled < due, !shouldStop(now), inWarmup(now) || generator.takeBudget() {
-            backlog.append(started + .nanoseconds(Int64(Double(scheduled) * 1_000_000_000 / rate)))
+            backlog.append(intendedTime(of: scheduled, rate: rate))
             scheduled += 1
         }
         drainBacklog(context)
         writeOutgoing(context)
         context.flush()
         finishIfDone(context, now: now)
+        guard !stopped, !shouldStop(now), generator.hasBudget || inWarmup(now) else { return }
+        // Calls go out at their own time, not on a coarse clock; at rates too high for a timer per call the
+        // timer fires at most every `minimumTick` and sends what came due meanwhile (timed from when it was due).
+        let next = max(intendedTime(of: scheduled, rate: rate), now + Self.minimumTick)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleTask(deadline: next) { bound.value.0.tick(bound.value.1) }
+    }
+
+    private static let minimumTick = TimeAmount.microseconds(20)
+
+    private func intendedTime(of call: Int, rate: Double) -> NIODeadline {
+        started + .nanoseconds(Int64(Double(call) * 1_000_000_000 / rate))
     }
 
     private func drainBacklog(_ context: ChannelHandlerContext) {
