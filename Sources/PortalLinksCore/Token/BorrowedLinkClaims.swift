@@ -34,26 +34,17 @@ public struct BorrowedLinkClaims {
 extension LinkClaims {
     /// Hands `body` these claims in borrowed form, their text still in the strings' own storage.
     public func withBorrowed<Result>(_ body: (BorrowedLinkClaims) -> Result) -> Result {
-        func withText<R>(_ text: String?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-            guard var text else { return body(nil) }
-            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        }
-        return withText(clientID.textValue) { clientText in
-            withText(displayName) { name in
-                let client: BorrowedClientID = switch clientID {
-                case .uuid(let uuid): .uuid(uuid)
-                case .text: .text(clientText!)
-                }
-                return body(BorrowedLinkClaims(keyID: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce,
-                                               clientID: client, displayName: name))
+        func withClient(_ client: BorrowedClientID) -> Result {
+            func claims(_ name: UnsafeRawBufferPointer?) -> BorrowedLinkClaims {
+                BorrowedLinkClaims(keyID: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: client,
+                                   displayName: name)
             }
+            guard var name = displayName else { return body(claims(nil)) }
+            return name.withUTF8 { body(claims(UnsafeRawBufferPointer($0))) }
         }
-    }
-}
-
-extension ClientID {
-    var textValue: String? {
-        if case .text(let text) = self { return text }
-        return nil
+        switch clientID {
+        case .uuid(let uuid): return withClient(.uuid(uuid))
+        case .text(var text): return text.withUTF8 { withClient(.text(UnsafeRawBufferPointer($0))) }
+        }
     }
 }

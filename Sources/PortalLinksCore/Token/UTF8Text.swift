@@ -9,7 +9,7 @@ public enum UTF8Text {
 
     /// Whether no byte has its high bit set.
     @inline(__always)
-    public static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         var highBits: UInt64 = 0
         while offset + 8 <= bytes.count {

@@ -18,7 +18,6 @@ final class ClientTable: Sendable {
         func hash(into hasher: inout Hasher) { hasher.combine(bytes: bytes) }
     }
 
-    let isEmpty: Bool
     private let byUUID: [UUIDBytes: Entry]
     nonisolated(unsafe) private let byText: [TextKey: Entry]
     nonisolated(unsafe) private let textBlock: UnsafeMutableRawBufferPointer
@@ -27,8 +26,6 @@ final class ClientTable: Sendable {
         var entries: [ClientID: Entry] = [:]
         for (client, before) in revocations.clientsRevokedBefore { entries[client, default: Entry()].revokedBefore = before }
         for client in revocations.disabledClients { entries[client, default: Entry()].disabled = true }
-        isEmpty = entries.isEmpty
-
         var byUUID: [UUIDBytes: Entry] = [:]
         var texts: [(String, Entry)] = []
         for (client, entry) in entries {
@@ -52,6 +49,8 @@ final class ClientTable: Sendable {
     }
 
     deinit { textBlock.deallocate() }
+
+    var isEmpty: Bool { byUUID.isEmpty && byText.isEmpty }
 
     @inline(__always)
     func entry(for client: BorrowedClientID) -> Entry? {
