@@ -7,7 +7,8 @@ import Testing
         let cli = CLI()
         defer { cli.remove() }
         let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = try RunningServer(cli)
+        let metricsPort = try freeLoopbackPort()
+        let server = try RunningServer(cli, arguments: ["--metrics", "127.0.0.1:\(metricsPort)"])
         defer { server.stop() }
         let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "8",
                                  "-n", "3000", "--mix", "valid=80,expired=10,forged=10", "--warmup", "0s",
@@ -20,6 +21,15 @@ import Testing
         let latency = try #require(report["latency_us"] as? [String: Double])
         let order = ["min", "p50", "p90", "p99", "p99_9", "max"].compactMap { latency[$0] }
         #expect(order.count == 6 && order == order.sorted() && order[0] > 0, "\(latency)")
+
+        // The server saw the mix asked for: each call carried a whole token of its kind, none malformed. One
+        // more valid link is the check, before the run, that the server accepts the bench's links.
+        let results = try verifyResults(metricsPort: metricsPort)
+        #expect(results.values.reduce(0, +) == 3001, "\(results)")
+        #expect((2_250...2_550).contains(results["valid", default: 0]), "\(results)")
+        #expect((200...400).contains(results["expired", default: 0]), "\(results)")
+        #expect((200...400).contains(results["bad_signature", default: 0]), "\(results)")
+        #expect(results["malformed", default: 0] == 0, "\(results)")
     }
 
     @Test func batchesCountEveryCallAndRefuseAnOpenLoop() throws {
@@ -116,4 +126,16 @@ import Testing
         let output = try cli.run("bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10")
         #expect(output.stderr.hasSuffix("connection refused\n"), "\(output.stderr)")
     }
+
+    /// The server's Verify answers by result, from its Prometheus endpoint.
+    private func verifyResults(metricsPort: Int) throws -> [String: Int] {
+        let text = try httpGet(port: metricsPort, path: "/metrics")
+        var results: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("portal_links_verify_results_total{result=\"") {
+            let name = line.dropFirst("portal_links_verify_results_total{result=\"".count).prefix { $0 != "\"" }
+            results[String(name)] = Int(line.split(separator: " ").last!)
+        }
+        return results
+    }
 }
+

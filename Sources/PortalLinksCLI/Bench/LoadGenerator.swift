@@ -28,9 +28,12 @@ final class LoadGenerator: Sendable {
     let completed = Atomic<Int>(0)
     private let remaining: Atomic<Int>
     let group: any EventLoopGroup
+    /// The plan's Verify requests, framed.
+    let frames: RequestFrames
 
     init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.plan = plan
+        frames = RequestFrames(method: .linksVerify, payloads: plan.payloads)
         self.group = group
         remaining = Atomic(plan.requests ?? Int.max)
     }
@@ -105,6 +108,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let generator: LoadGenerator
+    /// The generator's requests, held here so that sending one takes no reference count.
+    private let frames: RequestFrames
     private let rate: Double?
     private let measureFrom: NIODeadline
     private let stopAt: NIODeadline?
@@ -133,6 +138,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     init(generator: LoadGenerator, offset: Int, rate: Double?, measureFrom: NIODeadline, stopAt: NIODeadline?,
          done: EventLoopPromise<LoadResult>) {
         self.generator = generator
+        frames = generator.frames
         self.next = offset
         self.rate = rate
         self.measureFrom = measureFrom
@@ -285,13 +291,12 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     private func send(_ context: ChannelHandlerContext, intended: NIODeadline) {
-        let payloads = generator.plan.payloads
-        let payload = payloads[next % payloads.count]
-        next &+= 1
         let callID = nextCallID
         nextCallID = nextCallID == UInt32.max ? 1 : nextCallID + 1
         inFlight.append(callID, intended)
-        write(context, method: .linksVerify, callID: callID, payload: payload)
+        if outgoing == nil { outgoing = context.channel.allocator.buffer(capacity: 4_096) }
+        frames.write(next % frames.count, callID: callID, to: &outgoing!)
+        next &+= 1
     }
 
     /// Requests gathered for one write: a pipelined batch goes out as one buffer, so that the load generator
