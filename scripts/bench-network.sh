@@ -26,27 +26,74 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 redis-cli -p "$redis_port" set token "$token" >/dev/null
 for _ in $(seq 50); do grep -q "listening" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 
-redis_csv() {  # depth -> "requests/s,p99 ms" of one run
-    redis-benchmark -p "$redis_port" -c 50 -n "$requests" -P "$1" --csv get token 2>/dev/null | tail -1 | tr -d '"' | cut -d, -f2,7
+redis_run() {  # depth -> "requests/s p99_ms" of one run
+    redis-benchmark -p "$redis_port" -c 50 -n "$requests" -P "$1" --csv get token 2>/dev/null | tail -1 | tr -d '"' | cut -d, -f2,7 | tr , ' '
 }
-verify_json() {  # depth [--batches]
-    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P "$1" -n "$requests" --warmup 1s --threads 1 --format json "${@:2}" 2>/dev/null
+verify_run() {  # depth [--batches] -> "requests/s p99_ms" of one run
+    "$pl" bench --connect "127.0.0.1:$serve_port" --api-key "$key" -c 50 -P "$1" -n "$requests" --warmup 1s --threads 1 --format json "${@:2}" 2>/dev/null |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print(d['requests_per_second'], d['latency_us']['p99'] / 1000)"
 }
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$1" "$2"; }
+median() {  # column, file
+    python3 -c "import statistics,sys; print(statistics.median(float(l.split()[int(sys.argv[1])]) for l in open(sys.argv[2])))" "$1" "$2"
+}
+rounds="${BENCH_ROUNDS:-3}"
 
-# redis-benchmark -P writes a batch, waits for all its answers and writes the next on its event loop's next
-# turn, timing each call from its batch's write; bench --batches loads the same way. Plain bench keeps -P
-# calls in flight and times each from the moment its slot freed.
-printf '%-44s %14s %14s %10s\n' "50 connections" "requests/s" "p99 ms" "ratio"
+# Each server with its own load generator. redis-benchmark -P writes a batch, waits for all its answers and
+# writes the next on its event loop's next turn, timing each call from its batch's write; bench --batches
+# loads the same way. Plain bench keeps -P calls in flight and times each from the moment its slot freed.
+# Runs vary by a fifth on these shared cores, so rounds alternate between the servers; medians.
+printf '%-44s %14s %14s %10s\n' "50 connections, $rounds rounds" "requests/s" "p99 ms" "ratio"
 for depth in 1 16; do
-    redis=$(redis_csv "$depth"); r=${redis%,*}; rp=${redis#*,}
-    printf '%-44s %14.0f %14s %10s\n' "redis GET, depth $depth" "$r" "$rp" ""
-    for mode in --batches ""; do
-        v=$(verify_json "$depth" $mode)
-        vr=$(field "$v" "d['requests_per_second']"); vp=$(field "$v" "round(d['latency_us']['p99']/1000, 3)")
-        label="portal-links Verify, depth $depth${mode:+, batches}"
-        printf '%-44s %14.0f %14s %10s\n' "$label" "$vr" "$vp" "$(python3 -c "print(f'{$vr/$r:.2f}x')")"
+    : >"$work/redis.rounds"; : >"$work/batches.rounds"; : >"$work/plain.rounds"
+    for _ in $(seq "$rounds"); do
+        redis_run "$depth" >>"$work/redis.rounds"
+        verify_run "$depth" --batches >>"$work/batches.rounds"
+        verify_run "$depth" >>"$work/plain.rounds"
     done
+    r=$(median 0 "$work/redis.rounds")
+    printf '%-44s %14.0f %14.3f %10s\n' "redis GET, depth $depth" "$r" "$(median 1 "$work/redis.rounds")" ""
+    for mode in batches plain; do
+        v=$(median 0 "$work/$mode.rounds")
+        label="portal-links Verify, depth $depth"
+        if [ "$mode" = batches ]; then label="$label, batches"; fi
+        printf '%-44s %14.0f %14.3f %10s\n' "$label" "$v" "$(median 1 "$work/$mode.rounds")" "$(python3 -c "print(f'{$v/$r:.2f}x')")"
+    done
+done
+
+# The same comparison with one load generator for both servers (scripts/pipelined-load.c), so that neither
+# side's figures depend on how much CPU its own load generator takes from the server on these shared cores.
+# Closed loop: batches like redis-benchmark -P, every call timed from its batch's write to the read that
+# completed its answer. Open loop: both servers offered the same calls per second, every call timed from its
+# intended send time. Rounds alternate between the servers; medians.
+open_seconds="${BENCH_OPEN_SECONDS:-4}"
+compiler=$(command -v cc || command -v clang)
+"$compiler" -O2 -o "$work/pipelined-load" "$(dirname "$0")/pipelined-load.c"
+same_client() {  # requests, then pipelined-load options; prints "requests/s p50_us p99_us p999_us"
+    local n=$1; shift
+    "$work/pipelined-load" -c 50 -n "$n" --warmup $((n / 10)) "$@" |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print(d['requests_per_second'], d['p50_us'], d['p99_us'], d['p999_us'])"
+}
+ms() { python3 -c "print(f'{$1 / 1000:.3f}')"; }
+same_client_rows() {  # label, requests, pipelined-load options shared by both servers
+    local label=$1 n=$2; shift 2
+    : >"$work/redis.rounds"; : >"$work/verify.rounds"
+    for _ in $(seq "$rounds"); do
+        same_client "$n" "$@" --port "$redis_port" --redis-get token >>"$work/redis.rounds"
+        same_client "$n" "$@" --port "$serve_port" --verify "$token" --api-key "$key" >>"$work/verify.rounds"
+    done
+    local r v
+    r=$(median 0 "$work/redis.rounds"); v=$(median 0 "$work/verify.rounds")
+    printf '%-44s %12.0f %9s %9s %9s\n' "redis GET, $label" "$r" "$(ms "$(median 1 "$work/redis.rounds")")" \
+        "$(ms "$(median 2 "$work/redis.rounds")")" "$(ms "$(median 3 "$work/redis.rounds")")"
+    printf '%-44s %12.0f %9s %9s %9s %8s\n' "portal-links Verify, $label" "$v" "$(ms "$(median 1 "$work/verify.rounds")")" \
+        "$(ms "$(median 2 "$work/verify.rounds")")" "$(ms "$(median 3 "$work/verify.rounds")")" "$(python3 -c "print(f'{$v/$r:.2f}x')")"
+}
+echo
+printf '%-44s %12s %9s %9s %9s %8s\n' "50 connections, same client, $rounds rounds" "requests/s" "p50 ms" "p99 ms" "p99.9 ms" "ratio"
+for depth in 1 16; do same_client_rows "depth $depth" "$requests" -P "$depth"; done
+for rate in 50000 100000; do
+    same_client_rows "open loop, $rate/s" $((rate * open_seconds)) -P 16 --rate "$rate"
 done
 
 # Sign-ins next to Verify: each one costs the server an Argon2id hash (password_hash_ms above), run on
