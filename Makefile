@@ -70,7 +70,8 @@ serve: deps
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) serve $(SERVE_ARGS)
 
-## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side;
+## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side
+## (each with its own load generator, then both with scripts/pipelined-load.c);
 ## then the C and Python clients' verify_many against portal-links bench at the same depth.
 bench: deps client-deps
 	@for p in redis-server redis-tools; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
