@@ -1,5 +1,5 @@
-// One closed-loop load generator for both sides of the Redis comparison in bench-network.sh, so that the
-// two servers are measured by the same client with the same definition of latency.
+// One load generator for both sides of the Redis comparison in bench-network.sh, so that the two servers
+// are measured by the same client with the same definition of latency.
 //
 //   pipelined-load --port P --redis-get KEY            [-c 50] [-P 16] [-n 200000] [--warmup 20000] [--rate R]
 //   pipelined-load --port P --verify TOKEN --api-key K [-c 50] [-P 16] [-n 200000] [--warmup 20000] [--rate R]
@@ -34,8 +34,8 @@ enum protocol { REDIS, PORTAL_LINKS };
 
 struct connection {
     int fd;
-    int awaiting;        // answers still due for the current batch
-    uint64_t batch_start;  // ns, when the batch was written
+    int awaiting;        // closed loop: answers still due for the current batch
+    uint64_t batch_start;  // closed loop: when the batch was written (ns)
     uint32_t call_id;
     size_t have;         // unparsed answer bytes in `in`
     uint64_t next_due;   // open loop: the intended time of the next call
@@ -140,8 +140,9 @@ static void count_answer(struct connection *c, uint64_t arrived, int ok) {
         start = c->intended[c->oldest];
         c->oldest = (c->oldest + 1) % depth;
         c->unanswered--;
+    } else {
+        c->awaiting--;
     }
-    c->awaiting--;
     outstanding--;
     if (++answered == warmup) measure_start = arrived;
     if (answered > warmup) { record(arrived - start); if (!ok) failed++; }
@@ -188,7 +189,6 @@ static void send_due(struct connection *c, uint64_t now, uint64_t interval) {
         write_all(c->fd, request, request_length);
         c->intended[(c->oldest + c->unanswered) % depth] = c->next_due;
         c->unanswered++;
-        c->awaiting++;
         c->next_due += interval;
         sent++;
         outstanding++;
