@@ -37,6 +37,7 @@ field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys
 median() {  # column, file
     python3 -c "import statistics,sys; print(statistics.median(float(l.split()[int(sys.argv[1])]) for l in open(sys.argv[2])))" "$1" "$2"
 }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 rounds="${BENCH_ROUNDS:-3}"
 
 # Each server with its own load generator. redis-benchmark -P writes a batch, waits for all its answers and
@@ -57,7 +58,7 @@ for depth in 1 16; do
         v=$(median 0 "$work/$mode.rounds")
         label="portal-links Verify, depth $depth"
         if [ "$mode" = batches ]; then label="$label, batches"; fi
-        printf '%-44s %14.0f %14.3f %10s\n' "$label" "$v" "$(median 1 "$work/$mode.rounds")" "$(python3 -c "print(f'{$v/$r:.2f}x')")"
+        printf '%-44s %14.0f %14.3f %10s\n' "$label" "$v" "$(median 1 "$work/$mode.rounds")" "$(ratio "$v" "$r")"
     done
 done
 
@@ -75,6 +76,9 @@ same_client() {  # requests, then pipelined-load options; prints "requests/s p50
         python3 -c "import json,sys; d=json.load(sys.stdin); print(d['requests_per_second'], d['p50_us'], d['p99_us'], d['p999_us'])"
 }
 ms() { python3 -c "print(f'{$1 / 1000:.3f}')"; }
+latencies() {  # rounds file -> its median p50, p99 and p99.9 in ms
+    printf '%9s %9s %9s' "$(ms "$(median 1 "$1")")" "$(ms "$(median 2 "$1")")" "$(ms "$(median 3 "$1")")"
+}
 same_client_rows() {  # label, requests, pipelined-load options shared by both servers
     local label=$1 n=$2; shift 2
     : >"$work/redis.rounds"; : >"$work/verify.rounds"
@@ -84,10 +88,8 @@ same_client_rows() {  # label, requests, pipelined-load options shared by both s
     done
     local r v
     r=$(median 0 "$work/redis.rounds"); v=$(median 0 "$work/verify.rounds")
-    printf '%-44s %12.0f %9s %9s %9s\n' "redis GET, $label" "$r" "$(ms "$(median 1 "$work/redis.rounds")")" \
-        "$(ms "$(median 2 "$work/redis.rounds")")" "$(ms "$(median 3 "$work/redis.rounds")")"
-    printf '%-44s %12.0f %9s %9s %9s %8s\n' "portal-links Verify, $label" "$v" "$(ms "$(median 1 "$work/verify.rounds")")" \
-        "$(ms "$(median 2 "$work/verify.rounds")")" "$(ms "$(median 3 "$work/verify.rounds")")" "$(python3 -c "print(f'{$v/$r:.2f}x')")"
+    printf '%-44s %12.0f %s\n' "redis GET, $label" "$r" "$(latencies "$work/redis.rounds")"
+    printf '%-44s %12.0f %s %8s\n' "portal-links Verify, $label" "$v" "$(latencies "$work/verify.rounds")" "$(ratio "$v" "$r")"
 }
 echo
 printf '%-44s %12s %9s %9s %9s %8s\n' "50 connections, same client, $rounds rounds" "requests/s" "p50 ms" "p99 ms" "p99.9 ms" "ratio"

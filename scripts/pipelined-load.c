@@ -51,7 +51,7 @@ static long requests = 200000, warmup = 20000, answered, failed;
 static uint8_t *request;  // one request
 static size_t request_length;
 static uint64_t histogram[HISTOGRAM_US + 1];
-static uint64_t measure_start, measure_end;
+static uint64_t measure_start;  // the end of the warm-up
 static int epoll;
 static long total, sent, outstanding;  // calls to send in all (warm-up included), sent so far, unanswered
 
@@ -279,8 +279,7 @@ int main(int argc, char **argv) {
     total = warmup + requests;
     measure_start = now_ns();  // replaced by the end of the warm-up, if there is one
     if (rate > 0) open_loop(all, connections); else closed_loop(all, connections, batch);
-    measure_end = now_ns();
-    double seconds = (double)(measure_end - measure_start) / 1e9;
+    double seconds = (double)(now_ns() - measure_start) / 1e9;
     printf("{\"requests\": %ld, \"failed\": %ld, \"requests_per_second\": %.0f, \"p50_us\": %.1f, \"p90_us\": %.1f, "
            "\"p99_us\": %.1f, \"p999_us\": %.1f}\n", answered - warmup, failed, (double)(answered - warmup) / seconds,
            percentile(50), percentile(90), percentile(99), percentile(99.9));

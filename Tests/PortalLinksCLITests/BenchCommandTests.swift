@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// `portal-links bench --connect` against a real `portal-links serve`, both run as staff and load-testers would.
 @Suite(.timeLimit(.minutes(1))) struct BenchCommandTests {
-    @Test func aMixedRunCountsEveryCallAndReportsLatencies() throws {
+    @Test func aMixedRunCountsEveryCallAndReportsLatencies() async throws {
         let cli = CLI()
         defer { cli.remove() }
         let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -24,7 +27,7 @@ import Testing
 
         // The server saw the mix asked for: each call carried a whole token of its kind, none malformed. One
         // more valid link is the check, before the run, that the server accepts the bench's links.
-        let results = try verifyResults(metricsPort: metricsPort)
+        let results = try await verifyResults(metricsPort: metricsPort)
         #expect(results.values.reduce(0, +) == 3001, "\(results)")
         #expect((2_250...2_550).contains(results["valid", default: 0]), "\(results)")
         #expect((200...400).contains(results["expired", default: 0]), "\(results)")
@@ -128,8 +131,9 @@ import Testing
     }
 
     /// The server's Verify answers by result, from its Prometheus endpoint.
-    private func verifyResults(metricsPort: Int) throws -> [String: Int] {
-        let text = try httpGet(port: metricsPort, path: "/metrics")
+    private func verifyResults(metricsPort: Int) async throws -> [String: Int] {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let text = String(decoding: data, as: UTF8.self)
         var results: [String: Int] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("portal_links_verify_results_total{result=\"") {
             let name = line.dropFirst("portal_links_verify_results_total{result=\"".count).prefix { $0 != "\"" }
