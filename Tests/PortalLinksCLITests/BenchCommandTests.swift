@@ -13,11 +13,10 @@ import FoundationNetworking
         let metricsPort = try freeLoopbackPort()
         let server = try RunningServer(cli, arguments: ["--metrics", "127.0.0.1:\(metricsPort)"])
         defer { server.stop() }
-        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "8",
-                                 "-n", "3000", "--mix", "valid=80,expired=10,forged=10", "--warmup", "0s",
-                                 "--threads", "1", "--format", "json")
-        #expect(output.status == 0, "\(output.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let report = try #require(try cli.json(
+            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "8",
+            "-n", "3000", "--mix", "valid=80,expired=10,forged=10", "--warmup", "0s",
+            "--threads", "1", "--format", "json") as? [String: Any])
         #expect(report["requests"] as? Int == 3000, "exactly -n calls are counted")
         #expect(report["errors"] as? Int == 0, "expired and forged links are answered OK with valid = false")
         #expect((report["statuses"] as? [String: Int])?["OK"] == 3000)
@@ -42,11 +41,10 @@ import FoundationNetworking
         let server = try RunningServer(cli)
         defer { server.stop() }
         // 3,000 is not a multiple of 3 connections × 16: the last batches are partial, and still every call counts once.
-        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "16",
-                                 "-n", "3000", "--batches", "--mix", "valid=90,forged=10", "--warmup", "0s",
-                                 "--threads", "1", "--format", "json")
-        #expect(output.status == 0, "\(output.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let report = try #require(try cli.json(
+            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "16",
+            "-n", "3000", "--batches", "--mix", "valid=90,forged=10", "--warmup", "0s",
+            "--threads", "1", "--format", "json") as? [String: Any])
         #expect(report["requests"] as? Int == 3000)
         #expect((report["statuses"] as? [String: Int])?["OK"] == 3000)
         let timed = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-P", "4",
@@ -65,10 +63,9 @@ import FoundationNetworking
         let server = try RunningServer(cli)
         defer { server.stop() }
         // 40 calls a second on one connection: 25 ms apart.
-        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "1", "-n", "40",
-                                 "--rps", "40", "--warmup", "0s", "--threads", "1", "--format", "json")
-        #expect(output.status == 0, "\(output.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let report = try #require(try cli.json(
+            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "1", "-n", "40",
+            "--rps", "40", "--warmup", "0s", "--threads", "1", "--format", "json") as? [String: Any])
         #expect(report["requests"] as? Int == 40)
         let latency = try #require(report["latency_us"] as? [String: Double])
         #expect(try #require(latency["p50"]) < 12_500, "calls were sent late or timed from the wrong moment: \(latency)")
@@ -84,10 +81,9 @@ import FoundationNetworking
         // Normal priority: the test suites load the machine, and idle-priority hashes could all wait past the run.
         let server = try RunningServer(cli, arguments: ["--hash-priority", "normal"])
         defer { server.stop() }
-        let output = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-z", "2s",
-                                 "--warmup", "0s", "--sign-ins", "5", "--threads", "1", "--format", "json")
-        #expect(output.status == 0, "\(output.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let report = try #require(try cli.json(
+            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-z", "2s",
+            "--warmup", "0s", "--sign-ins", "5", "--threads", "1", "--format", "json") as? [String: Any])
         let signIns = try #require(report["sign_ins"] as? [String: Any])
         #expect((signIns["succeeded"] as? Int ?? 0) >= 1, "\(signIns)")
         #expect((signIns["failed"] as? [String: Int])?.isEmpty == true, "\(signIns)")
