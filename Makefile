@@ -13,8 +13,9 @@ PROTO_C_OUT := Clients/c/generated
 PROTO_PYTHON_OUT := Clients/python/src
 # Each folder of generated code records the checksum of the sources it came from.
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
-# What the tests need beyond the build: the C client (protobuf-c, valgrind) and the crash tests (strace).
-TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace
+# What the tests need beyond the build: the C client (protobuf-c, valgrind), the crash tests (strace) and
+# Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, UnicodeData.txt).
+TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data
 
 .PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos
 
@@ -124,8 +125,10 @@ protos: deps
 	protoc --python_out=$(PROTO_PYTHON_OUT) --pyi_out=$(PROTO_PYTHON_OUT) -IProtos $(PROTOS)
 	for sums in $(PROTO_SUMS); do sha256sum $(PROTOS) > $$sums; done
 
-## check-protos: fail when Protos/ changed since any committed generated code was made (no protoc needed).
+## check-protos: fail when Protos/ changed since any committed generated code was made (no protoc needed), or
+## when the ASCII look-alike table no longer matches Unicode's data (scripts/generate-ascii-lookalikes.py).
 check-protos:
+	@python3 scripts/generate-ascii-lookalikes.py --check
 	@for sums in $(PROTO_SUMS); do \
 		sha256sum --quiet -c $$sums && [ "$$(cut -d' ' -f3 $$sums | sort | tr '\n' ' ')" = "$(PROTOS) " ] || \
 		{ echo "the generated code beside $$sums is stale: run make protos and commit"; exit 1; }; \

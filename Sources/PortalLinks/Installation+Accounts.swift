@@ -12,6 +12,9 @@ public struct SessionGrant: Sendable {
 public struct PasswordResetGrant: Sendable {
     public let token: String
     public let expiresAt: Int64
+    /// The address on record: the one place to send the token. The address asked with may differ (case,
+    /// spelling), and a mail sent there could reach another mailbox.
+    public let email: String
 }
 
 extension Installation {
@@ -32,12 +35,20 @@ extension Installation {
         }
         guard let email = EmailAddress(text) else { throw PortalLinksError(.invalidInput, "that is not an email address") }
         try accountPolicy.passwords.check(password)
-        if let displayName, displayName.count > 200 {
-            throw PortalLinksError(.invalidInput, "the display name is longer than 200 characters")
+        // The link text rules (one spelling, no control characters or bidirectional overrides), at the
+        // length accounts have always allowed: staff listings print these names.
+        var name: String?
+        if let displayName {
+            guard displayName.count <= 200, let canonical = TextField.displayName(displayName.trimmingWhiteSpace(), maximumBytes: 800) else {
+                throw PortalLinksError(.invalidInput, """
+                    the display name must be 1 to 200 characters without control characters, bidirectional                     overrides or surrounding spaces
+                    """)
+            }
+            name = canonical
         }
         let hasher = accountPolicy.hasher
         let hash = try await passwordWork.run { hasher.hash(password) }
-        return try await store.createAccount(email: email, clientID: claims.clientID, displayName: displayName,
+        return try await store.createAccount(email: email, clientID: claims.clientID, displayName: name,
                                              passwordHash: hash, link: linkID, caller: caller, at: now)
     }
 
@@ -116,7 +127,7 @@ extension Installation {
         }
         try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: account.email.normalized,
                                                      clientID: account.clientID.description, caller: caller, result: "ok"))
-        return PasswordResetGrant(token: claims.sign(with: key), expiresAt: claims.expiresAt)
+        return PasswordResetGrant(token: claims.sign(with: key), expiresAt: claims.expiresAt, email: account.email.normalized)
     }
 
     /// Sets a new password with a reset token: once, within its hour. Ends every session of the account and

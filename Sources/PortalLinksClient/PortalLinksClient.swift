@@ -110,7 +110,9 @@ public final class PortalLinksClient: Sendable {
         let _: PortalLinks_V1_SignOutResponse = try await call(.sessionsSignOut, request, idempotent: true)
     }
 
-    /// A reset token to email to the user; empty for an email with no account that can be reset.
+    /// A reset token to email to the user at the answer's `email`, the address on record, and nowhere else (not
+    /// the address typed, which can differ in case or spelling); both empty for an email with no account
+    /// that can be reset.
     public func requestPasswordReset(email: String) async throws -> PortalLinks_V1_PasswordResetResponse {
         var request = PortalLinks_V1_PasswordResetRequest()
         request.email = email

@@ -289,6 +289,11 @@ public nonisolated struct PortalLinks_V1_PasswordResetResponse: Sendable {
   /// Unix seconds; 0 with an empty token.
   public var expiresAt: Int64 = 0
 
+  /// The address on record, in its stored spelling: send the token there and nowhere else. It can differ
+  /// from the address asked with (case, Unicode spelling), and a mail to that one could reach another mailbox.
+  /// Empty with an empty token.
+  public var email: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -808,7 +813,7 @@ nonisolated extension PortalLinks_V1_PasswordResetRequest: SwiftProtobuf.Message
 
 nonisolated extension PortalLinks_V1_PasswordResetResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PasswordResetResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reset_token\0\u{3}expires_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reset_token\0\u{3}expires_at\0\u{1}email\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -818,6 +823,7 @@ nonisolated extension PortalLinks_V1_PasswordResetResponse: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.resetToken) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.email) }()
       default: break
       }
     }
@@ -830,12 +836,16 @@ nonisolated extension PortalLinks_V1_PasswordResetResponse: SwiftProtobuf.Messag
     if self.expiresAt != 0 {
       try visitor.visitSingularInt64Field(value: self.expiresAt, fieldNumber: 2)
     }
+    if !self.email.isEmpty {
+      try visitor.visitSingularStringField(value: self.email, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: PortalLinks_V1_PasswordResetResponse, rhs: PortalLinks_V1_PasswordResetResponse) -> Bool {
     if lhs.resetToken != rhs.resetToken {return false}
     if lhs.expiresAt != rhs.expiresAt {return false}
+    if lhs.email != rhs.email {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -248,7 +248,7 @@ extension PostgresLinkStore {
 
     /// By the folded form the unique index holds, so that the lookup uses it.
     static func fetchAccount(_ connection: PostgresConnection, email: EmailAddress) async throws -> AccountRecord? {
-        try await connection.rows("SELECT * FROM accounts WHERE lower(email) = lower(\(email.normalized))")
+        try await connection.rows("SELECT * FROM accounts WHERE email = \(email.normalized)")
             .first.map { try account(StoredRow($0)) }
     }
 

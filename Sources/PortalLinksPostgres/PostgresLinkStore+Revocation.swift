@@ -11,7 +11,9 @@ extension PostgresLinkStore {
             }
             for row in try await connection.rows("SELECT client_id, revoked_before FROM revoked_clients WHERE covers_until >= \(now)") {
                 let (client, before) = try row.decode((String, Int64).self)
-                revocations.clientsRevokedBefore[try Self.clientID(client)] = before
+                // Two stored spellings of one client (a store not yet migrated) refuse what either refused.
+                let id = try Self.clientID(client)
+                revocations.clientsRevokedBefore[id] = max(before, revocations.clientsRevokedBefore[id] ?? before)
             }
             for row in try await connection.rows("SELECT client_id FROM disabled_clients") {
                 revocations.disabledClients.insert(try Self.clientID(try row.decode(String.self)))

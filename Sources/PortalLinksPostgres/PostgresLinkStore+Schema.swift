@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import PortalLinksCore
+import PortalLinksStore
 import PostgresNIO
 
 extension PostgresLinkStore {
@@ -7,6 +9,8 @@ extension PostgresLinkStore {
     struct Migration {
         let version: Int32
         let statements: [PostgresQuery]
+        /// Work that needs code, after the statements, in the same transaction.
+        var rewrite: (@Sendable (PostgresConnection) async throws -> Void)? = nil
     }
 
     /// The schema, one migration per release that changes it. It mirrors SQLite's: BIGINT where SQLite keeps a
@@ -91,8 +95,8 @@ extension PostgresLinkStore {
             )
             """,
             // An identity is never given again, so a removed account's sessions stay its own. Emails are stored
-            // folded by the application; the unique index on lower(email) keeps them unique whatever the case,
-            // and is what a concurrent duplicate registration runs into.
+            // in the application's spelling; the unique index (version 4: on the bytes) is what a concurrent
+            // duplicate registration runs into.
             """
             CREATE TABLE accounts (
                 account_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -141,7 +145,59 @@ extension PostgresLinkStore {
             "CREATE INDEX activity_by_account ON activity (account, sequence)",
             "CREATE INDEX activity_by_client ON activity (client_id, sequence)",
         ]),
+        // Stored identifiers in their one spelling (`OneSpelling`). Emails are unique as bytes, as in SQLite:
+        // lower() folds more than ASCII (KELVIN SIGN to "k" under most locales) and would merge mailboxes.
+        Migration(version: 2, statements: ["DROP INDEX accounts_by_folded_email"], rewrite: { connection in
+            try await respell(connection)
+            try await connection.run("CREATE UNIQUE INDEX accounts_by_email ON accounts (email)")
+        }),
     ]
+
+    private static func respell(_ connection: PostgresConnection) async throws {
+        for column in OneSpelling.plainColumns {
+            let values = try await connection.rows(PostgresQuery(unsafeSQL: """
+                SELECT DISTINCT \(column.column) FROM \(column.table) WHERE \(column.column) IS NOT NULL
+                """)).map { try $0.decode(String.self) }
+            for old in values {
+                guard let new = OneSpelling.respelled(old, by: column.respell) else { continue }
+                var binds = PostgresBindings()
+                binds.append(new)
+                binds.append(old)
+                try await connection.run(PostgresQuery(
+                    unsafeSQL: "UPDATE \(column.table) SET \(column.column) = $1 WHERE \(column.column) = $2", binds: binds))
+            }
+        }
+        for old in try await connection.rows("SELECT client_id FROM revoked_clients").map({ try $0.decode(String.self) }) {
+            guard let new = OneSpelling.respelled(old, by: OneSpelling.clientID) else { continue }
+            try await connection.run("""
+                INSERT INTO revoked_clients (client_id, revoked_before, revoked_at, covers_until)
+                SELECT \(new), revoked_before, revoked_at, covers_until FROM revoked_clients
+                WHERE client_id = \(old)
+                ON CONFLICT (client_id) DO UPDATE SET
+                    revoked_before = GREATEST(revoked_clients.revoked_before, excluded.revoked_before),
+                    revoked_at = GREATEST(revoked_clients.revoked_at, excluded.revoked_at),
+                    covers_until = GREATEST(revoked_clients.covers_until, excluded.covers_until)
+                """)
+            try await connection.run("DELETE FROM revoked_clients WHERE client_id = \(old)")
+        }
+        for old in try await connection.rows("SELECT client_id FROM disabled_clients").map({ try $0.decode(String.self) }) {
+            guard let new = OneSpelling.respelled(old, by: OneSpelling.clientID) else { continue }
+            try await connection.run("""
+                INSERT INTO disabled_clients (client_id, disabled_at)
+                SELECT \(new), disabled_at FROM disabled_clients WHERE client_id = \(old)
+                ON CONFLICT (client_id) DO NOTHING
+                """)
+            try await connection.run("DELETE FROM disabled_clients WHERE client_id = \(old)")
+        }
+        for row in try await connection.rows("SELECT account_id, email FROM accounts") {
+            let (id, old) = try row.decode((Int64, String).self)
+            guard let new = OneSpelling.respelled(old, by: OneSpelling.email) else { continue }
+            if let other = try await connection.value("SELECT account_id FROM accounts WHERE email = \(new)", as: Int64.self) {
+                throw OneSpelling.duplicateEmail(other, id)
+            }
+            try await connection.run("UPDATE accounts SET email = \(new) WHERE account_id = \(id)")
+        }
+    }
 
     /// Applies the migrations this database lacks, each in its own transaction, on a connection of its own.
     /// The session advisory lock makes servers that start together take turns: the first applies, the others
@@ -158,6 +214,7 @@ extension PostgresLinkStore {
                 try await connection.run("BEGIN")
                 do {
                     for statement in migration.statements { try await connection.run(statement) }
+                    try await migration.rewrite?(connection)
                     try await connection.run("""
                         INSERT INTO schema_migrations (version, applied_at)
                         VALUES (\(migration.version), \(Int64(Date().timeIntervalSince1970)))

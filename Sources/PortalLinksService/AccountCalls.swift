@@ -56,6 +56,7 @@ final class AccountCalls: Sendable {
         var response = PortalLinks_V1_PasswordResetResponse()
         if let grant = try await installation.requestPasswordReset(email: request.email, caller: caller) {
             response.resetToken = grant.token
+            response.email = grant.email
             response.expiresAt = grant.expiresAt
         }
         return response

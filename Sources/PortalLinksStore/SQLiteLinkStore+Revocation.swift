@@ -11,7 +11,10 @@ extension SQLiteLinkStore {
                 revocations.links.insert(LinkID(rawValue: UInt64(bitPattern: raw)))
             }
             for row in try Row.fetchAll(db, sql: "SELECT client_id, revoked_before FROM revoked_clients WHERE covers_until >= ?", arguments: [now]) {
-                revocations.clientsRevokedBefore[try Self.clientID(row["client_id"])] = row["revoked_before"]
+                // Two stored spellings of one client (a store not yet migrated) refuse what either refused.
+                let before: Int64 = row["revoked_before"]
+                let client = try Self.clientID(row["client_id"])
+                revocations.clientsRevokedBefore[client] = max(before, revocations.clientsRevokedBefore[client] ?? before)
             }
             for text in try String.fetchAll(db, sql: "SELECT client_id FROM disabled_clients") {
                 revocations.disabledClients.insert(try Self.clientID(text))

@@ -118,6 +118,44 @@ extension SQLiteLinkStore {
                 CREATE INDEX activity_by_client ON activity (client_id, sequence);
                 """)
         }
+        migrator.registerMigration("v4 one spelling") { db in try respell(db) }
         return migrator
+    }
+
+    /// Schema version 4 (`OneSpelling`): stored identifiers in their one spelling. A client's revocations and
+    /// disabling under two spellings merge into one row that refuses what either refused.
+    private static func respell(_ db: Database) throws {
+        for column in OneSpelling.plainColumns {
+            let values = try String.fetchAll(db, sql: "SELECT DISTINCT \(column.column) FROM \(column.table) WHERE \(column.column) IS NOT NULL")
+            for old in values {
+                guard let new = OneSpelling.respelled(old, by: column.respell) else { continue }
+                try db.execute(sql: "UPDATE \(column.table) SET \(column.column) = ? WHERE \(column.column) = ?", arguments: [new, old])
+            }
+        }
+        for old in try String.fetchAll(db, sql: "SELECT client_id FROM revoked_clients") {
+            guard let new = OneSpelling.respelled(old, by: OneSpelling.clientID) else { continue }
+            try db.execute(sql: """
+                INSERT INTO revoked_clients (client_id, revoked_before, revoked_at, covers_until)
+                SELECT ?, revoked_before, revoked_at, covers_until FROM revoked_clients WHERE client_id = ?
+                ON CONFLICT (client_id) DO UPDATE SET revoked_before = max(revoked_before, excluded.revoked_before),
+                    revoked_at = max(revoked_at, excluded.revoked_at), covers_until = max(covers_until, excluded.covers_until)
+                """, arguments: [new, old])
+            try db.execute(sql: "DELETE FROM revoked_clients WHERE client_id = ?", arguments: [old])
+        }
+        for old in try String.fetchAll(db, sql: "SELECT client_id FROM disabled_clients") {
+            guard let new = OneSpelling.respelled(old, by: OneSpelling.clientID) else { continue }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO disabled_clients (client_id, disabled_at)
+                SELECT ?, disabled_at FROM disabled_clients WHERE client_id = ?
+                """, arguments: [new, old])
+            try db.execute(sql: "DELETE FROM disabled_clients WHERE client_id = ?", arguments: [old])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT account_id, email FROM accounts") {
+            guard let new = OneSpelling.respelled(row["email"], by: OneSpelling.email) else { continue }
+            if let other = try Int64.fetchOne(db, sql: "SELECT account_id FROM accounts WHERE email = ?", arguments: [new]) {
+                throw OneSpelling.duplicateEmail(other, row["account_id"])
+            }
+            try db.execute(sql: "UPDATE accounts SET email = ? WHERE account_id = ?", arguments: [new, row["account_id"]])
+        }
     }
 }

@@ -30,4 +30,11 @@ struct TestRing {
         let claims = try! LinkClaims(keyID: id, issuedAt: issuedAt, expiresAt: expiresAt, clientID: client, displayName: name)
         return LinkToken.sign(claims, with: signer(id, purpose: purpose))
     }
+
+    /// A link as a release before the one-spelling rule could sign it: the client's bytes as given, not NFC.
+    func legacyToken(_ id: KeyID, client text: String, issuedAt: Int64 = now - 60) -> String {
+        let claims = LinkClaims(trusted: id, issuedAt: issuedAt, expiresAt: Self.now + 86_400, nonce: 7,
+                                clientID: .text(text), displayName: nil)
+        return LinkToken.sign(claims, with: signer(id)).token
+    }
 }

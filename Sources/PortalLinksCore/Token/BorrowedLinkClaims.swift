@@ -24,6 +24,11 @@ public struct BorrowedLinkClaims {
     /// Valid UTF-8, when the link has a display name.
     public let displayName: UnsafeRawBufferPointer?
 
+    func with(clientID: BorrowedClientID) -> BorrowedLinkClaims {
+        BorrowedLinkClaims(keyID: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: clientID,
+                           displayName: displayName)
+    }
+
     /// A copy that owns its text.
     public var owned: LinkClaims {
         LinkClaims(trusted: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: clientID.owned,

@@ -1,8 +1,10 @@
 /// The client company a link belongs to: a UUID (16 bytes in a token) or a short text ID such as `acme`.
 ///
-/// Text that reads as a UUID is always taken as the UUID, so one client has exactly one form.
+/// Text that reads as a UUID is always taken as the UUID, and text is kept in NFC (`CanonicalText`), so one
+/// client has exactly one spelling. Two IDs are equal when their bytes are, as in a token check and in SQL.
 public enum ClientID: Hashable, Sendable, CustomStringConvertible {
     case uuid(UUIDBytes)
+    /// Always in NFC: build it with `init(parsing:)`, or from ASCII.
     case text(String)
 
     /// Text IDs and display names are at most this many UTF-8 bytes.
@@ -13,12 +15,36 @@ public enum ClientID: Hashable, Sendable, CustomStringConvertible {
             self = .uuid(uuid)
             return
         }
-        guard TextField.isAcceptable(text, allowSpaces: false) else {
+        let canonical = CanonicalText.nfc(text)
+        guard TextField.isAcceptable(canonical, allowSpaces: false) else {
             throw PortalLinksError(
                 .invalidInput,
                 "client ID must be a UUID or 1 to \(Self.maximumTextBytes) bytes of text without spaces or control characters")
         }
-        self = .text(String(text))
+        self = .text(canonical)
+    }
+
+    /// This ID in its one spelling: what `init(parsing:)` makes, for IDs built another way.
+    public var canonical: ClientID {
+        guard case .text(let text) = self else { return self }
+        return .text(CanonicalText.nfc(text))
+    }
+
+    public static func == (lhs: ClientID, rhs: ClientID) -> Bool {
+        switch (lhs, rhs) {
+        case (.uuid(let left), .uuid(let right)): left == right
+        case (.text(let left), .text(let right)): left.utf8.elementsEqual(right.utf8)
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .uuid(let uuid): hasher.combine(uuid)
+        case .text(let text):
+            hasher.combine(1 as UInt8)
+            for byte in text.utf8 { hasher.combine(byte) }
+        }
     }
 
     public var description: String {
@@ -76,11 +102,12 @@ public struct UUIDBytes: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Rules shared by text client IDs and display names.
-enum TextField {
-    static func isAcceptable(_ text: some StringProtocol, allowSpaces: Bool) -> Bool {
+/// Rules shared by text client IDs, link display names and account display names.
+public enum TextField {
+    static func isAcceptable(_ text: some StringProtocol, allowSpaces: Bool,
+                             maximumBytes: Int = ClientID.maximumTextBytes) -> Bool {
         let byteCount = text.utf8.count
-        guard byteCount >= 1, byteCount <= ClientID.maximumTextBytes else { return false }
+        guard byteCount >= 1, byteCount <= maximumBytes else { return false }
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
               !first.properties.isWhitespace, !last.properties.isWhitespace
         else { return false }
@@ -89,4 +116,23 @@ enum TextField {
             return allowSpaces || !scalar.properties.isWhitespace
         }
     }
+
+    /// A display name in its one spelling (NFC), or nil when it breaks the rules: 1 to 64 bytes, no control
+    /// characters, no surrounding white space, and no bidirectional embeddings, overrides or isolates, which
+    /// reorder what is printed after them.
+    public static func displayName(_ text: some StringProtocol, maximumBytes: Int = ClientID.maximumTextBytes) -> String? {
+        let canonical = CanonicalText.nfc(text)
+        guard isAcceptable(canonical, allowSpaces: true, maximumBytes: maximumBytes),
+              !canonical.unicodeScalars.contains(where: isBidiControl)
+        else { return nil }
+        return canonical
+    }
+
+    /// U+202A–U+202E and U+2066–U+2069.
+    public static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+    }
+
+    public static let displayNameRule =
+        "display name must be 1 to \(ClientID.maximumTextBytes) bytes without control characters, bidirectional overrides or surrounding spaces"
 }

@@ -14,13 +14,15 @@ public struct LinkClaims: Hashable, Sendable {
         guard issuedAt >= 0, issuedAt <= Int64(UInt32.max), expiresAt > issuedAt, expiresAt <= Int64(UInt32.max) else {
             throw PortalLinksError(.invalidInput, "a link must expire after it is issued, before the year 2106")
         }
-        if let displayName, !TextField.isAcceptable(displayName, allowSpaces: true) {
-            throw PortalLinksError(
-                .invalidInput,
-                "display name must be 1 to \(ClientID.maximumTextBytes) bytes without control characters or surrounding spaces")
+        var canonicalName: String?
+        if let displayName {
+            guard let name = TextField.displayName(displayName) else {
+                throw PortalLinksError(.invalidInput, TextField.displayNameRule)
+            }
+            canonicalName = name
         }
-        self.init(trusted: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: clientID,
-                  displayName: displayName)
+        self.init(trusted: keyID, issuedAt: issuedAt, expiresAt: expiresAt, nonce: nonce, clientID: clientID.canonical,
+                  displayName: canonicalName)
     }
 
     /// Builds claims from fields already checked by a tag, skipping the validation above.

@@ -23,9 +23,15 @@ final class ClientTable: Sendable {
     nonisolated(unsafe) private let textBlock: UnsafeMutableRawBufferPointer
 
     init(_ revocations: Revocations) {
+        // Keyed by each client's one spelling, whatever spelling the revocations were given in; a link's client
+        // reaches `entry(for:)` in that spelling too (`LinkVerifier`). Two spellings of one client merge into
+        // an entry that refuses what either refused.
         var entries: [ClientID: Entry] = [:]
-        for (client, before) in revocations.clientsRevokedBefore { entries[client, default: Entry()].revokedBefore = before }
-        for client in revocations.disabledClients { entries[client, default: Entry()].disabled = true }
+        for (client, before) in revocations.clientsRevokedBefore {
+            let previous = entries[client.canonical, default: Entry()].revokedBefore ?? .min
+            entries[client.canonical, default: Entry()].revokedBefore = max(previous, before)
+        }
+        for client in revocations.disabledClients { entries[client.canonical, default: Entry()].disabled = true }
         var byUUID: [UUIDBytes: Entry] = [:]
         var texts: [(String, Entry)] = []
         for (client, entry) in entries {

@@ -1,7 +1,8 @@
 /// Checks links against one immutable snapshot of the key ring and the revocations.
 ///
-/// Synchronous; `withVerification` allocates nothing for any link, while `verify` builds strings for text
-/// fields longer than 15 bytes (shorter ones Swift keeps inline). A server swaps in a new verifier when the
+/// Synchronous; `withVerification` allocates nothing for any link whose client ID is in NFC (every link signed
+/// by this release), while `verify` builds strings for text fields longer than 15 bytes (shorter ones Swift
+/// keeps inline). A server swaps in a new verifier when the
 /// ring's generation changes.
 public struct LinkVerifier: Sendable {
     /// What a verifier knows of one key.
@@ -72,16 +73,21 @@ public struct LinkVerifier: Sendable {
         guard token.count <= LinkToken.maximumCharacters,
               let decodedCount = Base64URL.decodedCount(ofCharacterCount: token.count)
         else { return body(.refused(.malformed)) }
-        withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes, alignment: 8) { buffer in
+        // One block on the stack: the decoded token, then room for its client ID in NFC should it need it.
+        let canonicalCount = CanonicalText.maximumNFCBytes(of: ClientID.maximumTextBytes)
+        withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes + canonicalCount, alignment: 8) { block in
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: block[..<LinkToken.maximumBytes])
+            let scratch = UnsafeMutableRawBufferPointer(rebasing: block[LinkToken.maximumBytes...])
             guard let count = Base64URL.decode(token, into: buffer), count == decodedCount else {
                 return body(.refused(.malformed))
             }
-            body(verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), at: now))
+            body(verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), scratch: scratch, at: now))
         }
     }
 
     @inline(__always)
-    private func verify(bytes: UnsafeRawBufferPointer, at now: Int64) -> BorrowedLinkVerification {
+    private func verify(bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+                        at now: Int64) -> BorrowedLinkVerification {
         guard bytes.count >= 1 else { return .refused(.malformed) }
         guard bytes[0] == LinkToken.version else { return .refused(.unsupportedVersion) }
         guard bytes.count >= LinkToken.minimumCount else { return .refused(.malformed) }
@@ -101,7 +107,13 @@ public struct LinkVerifier: Sendable {
         guard table.isValidTag(tag, authenticating: message, entry: entry) else { return .refused(.badSignature) }
 
         let linkID = LinkToken.linkIDFromTag(tag)
-        guard let claims = LinkToken.parseFields(message) else { return .refused(.malformed) }
+        guard var claims = LinkToken.parseFields(message) else { return .refused(.malformed) }
+        // A link signed before client IDs were kept in NFC may spell its client otherwise; it answers, and is
+        // revoked or disabled, as the one client of that spelling. Only such links pay for building a string.
+        if case .text(let text) = claims.clientID, !CanonicalText.isNFC(utf8: text) {
+            guard let count = CanonicalText.writeNFC(of: text, into: scratch) else { return .refused(.malformed) }
+            claims = claims.with(clientID: .text(UnsafeRawBufferPointer(rebasing: scratch[..<count])))
+        }
         let reason: VerifyReason? =
             if now < claims.issuedAt - leeway { .notYetValid }
             else if now > claims.expiresAt + leeway { .expired }

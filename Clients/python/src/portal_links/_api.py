@@ -245,7 +245,7 @@ def password_reset_request(email: str) -> bytes:
 
 def password_reset_answer(status: int, payload: bytes) -> PasswordReset:
     m = parse(accounts_pb2.PasswordResetResponse, status, payload)
-    return PasswordReset(reset_token=m.reset_token, expires_at=m.expires_at)
+    return PasswordReset(reset_token=m.reset_token, expires_at=m.expires_at, email=m.email)
 
 
 def reset_password_request(reset_token: str, new_password: str) -> bytes:

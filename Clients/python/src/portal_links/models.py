@@ -144,8 +144,11 @@ class SessionVerification:
 class PasswordReset:
     """The answer to :meth:`request_password_reset`."""
 
-    #: Email it to the account's owner; works once, within an hour. Empty when the email has no account
-    #: that can be reset (the server answers the same either way). Left out of ``repr()``.
+    #: Email it to the account's owner at :attr:`email`; works once, within an hour. Empty when the email has
+    #: no account that can be reset (the server answers the same either way). Left out of ``repr()``.
     reset_token: str = field(repr=False)
     #: 0 with an empty token.
     expires_at: int
+    #: The address on record: send the token there and nowhere else, never to the address the person typed,
+    #: which can differ in case or Unicode spelling and reach another mailbox. Empty with an empty token.
+    email: str = ""

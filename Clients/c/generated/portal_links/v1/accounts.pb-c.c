@@ -1435,7 +1435,7 @@ const ProtobufCMessageDescriptor portal_links__v1__password_reset_request__descr
   (ProtobufCMessageInit) portal_links__v1__password_reset_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor portal_links__v1__password_reset_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor portal_links__v1__password_reset_response__field_descriptors[3] =
 {
   {
     "reset_token",
@@ -1461,15 +1461,28 @@ static const ProtobufCFieldDescriptor portal_links__v1__password_reset_response_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "email",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(PortalLinks__V1__PasswordResetResponse, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned portal_links__v1__password_reset_response__field_indices_by_name[] = {
+  2,   /* field[2] = email */
   1,   /* field[1] = expires_at */
   0,   /* field[0] = reset_token */
 };
 static const ProtobufCIntRange portal_links__v1__password_reset_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor portal_links__v1__password_reset_response__descriptor =
 {
@@ -1479,7 +1492,7 @@ const ProtobufCMessageDescriptor portal_links__v1__password_reset_response__desc
   "PortalLinks__V1__PasswordResetResponse",
   "portal_links.v1",
   sizeof(PortalLinks__V1__PasswordResetResponse),
-  2,
+  3,
   portal_links__v1__password_reset_response__field_descriptors,
   portal_links__v1__password_reset_response__field_indices_by_name,
   1,  portal_links__v1__password_reset_response__number_ranges,

@@ -271,10 +271,16 @@ struct  PortalLinks__V1__PasswordResetResponse
    * Unix seconds; 0 with an empty token.
    */
   int64_t expires_at;
+  /*
+   * The address on record, in its stored spelling: send the token there and nowhere else. It can differ
+   * from the address asked with (case, Unicode spelling), and a mail to that one could reach another mailbox.
+   * Empty with an empty token.
+   */
+  char *email;
 };
 #define PORTAL_LINKS__V1__PASSWORD_RESET_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&portal_links__v1__password_reset_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*

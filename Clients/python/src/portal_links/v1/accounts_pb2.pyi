@@ -25,12 +25,14 @@ class PasswordResetRequest(_message.Message):
     def __init__(self, email: _Optional[str] = ...) -> None: ...
 
 class PasswordResetResponse(_message.Message):
-    __slots__ = ["expires_at", "reset_token"]
+    __slots__ = ["email", "expires_at", "reset_token"]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     RESET_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    email: str
     expires_at: int
     reset_token: str
-    def __init__(self, reset_token: _Optional[str] = ..., expires_at: _Optional[int] = ...) -> None: ...
+    def __init__(self, reset_token: _Optional[str] = ..., expires_at: _Optional[int] = ..., email: _Optional[str] = ...) -> None: ...
 
 class RefreshRequest(_message.Message):
     __slots__ = ["token"]
