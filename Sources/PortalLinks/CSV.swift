@@ -85,21 +85,41 @@ public enum CSV {
     }
 
     /// Quotes a field when it holds a comma, a quote or a line break, or starts or ends with a space (which
-    /// readers trim).
+    /// readers trim). A field a spreadsheet would run as a formula (OWASP's CSV injection guidance: one whose
+    /// first character, after any white space, is `=`, `+`, `-`, `@`, a tab or a carriage return, or the
+    /// fullwidth `＝`, `＋`, `－`, `＠` that some spreadsheets read alike) is written with an apostrophe in front,
+    /// quoted: spreadsheets show it as the text it is, and hide the apostrophe.
     public static func escape(_ field: String) -> String {
         let scalars = field.unicodeScalars
-        guard scalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+        let runsAsFormula = runsAsFormula(field)
+        guard runsAsFormula || scalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 || scalars.first == " " || scalars.last == " " else {
             return field
         }
         var quoted = String.UnicodeScalarView()
         quoted.append("\"")
+        if runsAsFormula { quoted.append("'") }
         for scalar in scalars {
             quoted.append(scalar)
             if scalar == "\"" { quoted.append("\"") }
         }
         quoted.append("\"")
         return String(quoted)
+    }
+
+    /// Whether a spreadsheet would take `field` for a formula; `escape` writes such a field with an apostrophe
+    /// in front.
+    public static func runsAsFormula(_ field: String) -> Bool {
+        let scalars = field.unicodeScalars
+        return scalars.first.map { $0 == "\t" || $0 == "\r" } == true
+            || scalars.first(where: { !$0.properties.isWhitespace }).map(startsFormula) == true
+    }
+
+    private static func startsFormula(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "=", "+", "-", "@", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}": true
+        default: false
+        }
     }
 
     public static func line(_ fields: [String]) -> String { fields.map(escape).joined(separator: ",") }

@@ -204,9 +204,10 @@ import Testing
         for _ in 0..<5 { _ = try? await client.signIn(email: "ana@example.com", password: "not the password") }
 
         let nobody = try await client.requestPasswordReset(email: "nobody@example.com")
-        #expect(nobody.resetToken.isEmpty && nobody.expiresAt == 0)
+        #expect(nobody.resetToken.isEmpty && nobody.expiresAt == 0 && nobody.email.isEmpty)
         let reset = try await client.requestPasswordReset(email: "Ana@example.com")
         #expect(!reset.resetToken.isEmpty)
+        #expect(reset.email == "ana@example.com", "the address on record, where the token must be sent")
         // A weak new password is refused and leaves the token usable.
         #expect(await Self.failure { try await client.resetPassword(resetToken: reset.resetToken, newPassword: "short") }?.code
                 == .invalidArgument)
@@ -216,6 +217,24 @@ import Testing
         }?.code == .unauthenticated)
         #expect(try await server.eventually { try await client.verifySession(token: session.token).reason == "ended" })
         _ = try await client.signIn(email: "ana@example.com", password: "a brand new passphrase")
+        await client.close()
+    }
+
+    /// The reported takeover: KELVIN SIGN + "im" lower-cases to "kim". Neither it nor any other spelling that
+    /// Unicode maps onto kim's address reaches kim's account; the answers name no address.
+    @Test func aLookalikeAddressGetsNoResetTokenForAnotherAccount() async throws {
+        let (server, client, link) = try await Self.start()
+        defer { Task { await server.stop() } }
+        _ = try await client.register(token: link, email: "kim@acme.example", password: Self.password)
+        for spelling in ["\u{212A}im@acme.example", "\u{FF4B}im@acme.example", "k\u{130}m@acme.example", "kim@acme.\u{212A}xample"] {
+            let reset = try await client.requestPasswordReset(email: spelling)
+            #expect(reset.resetToken.isEmpty && reset.email.isEmpty, "\(spelling.unicodeScalars.map { String($0.value, radix: 16) })")
+            #expect(await Self.failure { _ = try await client.signIn(email: spelling, password: Self.password) }?.code == .unauthenticated)
+        }
+        #expect(await Self.failure {
+            _ = try await client.register(token: link, email: "\u{212A}im@acme.example", password: Self.password)
+        }?.code == .invalidArgument)
+        #expect(try await client.requestPasswordReset(email: "KIM@acme.example").email == "kim@acme.example")
         await client.close()
     }
 

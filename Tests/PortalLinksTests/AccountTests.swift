@@ -17,6 +17,26 @@ import Testing
         return (home, installation, link)
     }
 
+    /// Account names follow the link text rules: every control character (C0, DEL, C1) and every bidirectional
+    /// control Unicode lists is refused, wherever it stands; names are kept in NFC.
+    @Test func accountNamesRefuseControlAndBidiCharacters() async throws {
+        let (home, installation, link) = try await Self.setUp()
+        defer { home.remove() }
+        let refused = (UInt32(0)...0x2FFF).compactMap(Unicode.Scalar.init).filter {
+            $0.properties.generalCategory == .control || $0.properties.isBidiControl
+        }
+        #expect(refused.count == 65 + 12)
+        for scalar in refused {
+            await #expect(throws: PortalLinksError.self) {
+                try await installation.register(link: link, email: "ana@example.com", password: Self.password,
+                                                displayName: "Ana \(scalar)Lima", caller: "frontend")
+            }
+        }
+        let account = try await installation.register(link: link, email: "ana@example.com", password: Self.password,
+                                                      displayName: " Jose\u{301} Lima ", caller: "frontend")
+        #expect(account.displayName?.utf8.elementsEqual("Jos\u{E9} Lima".utf8) == true)
+    }
+
     /// The list is part of the binary: an installed portal-links needs no resource file beside it.
     @Test func theCommonPasswordsListIsBuiltIn() {
         #expect(AccountPolicy.commonPasswords.count == 8_450)

@@ -298,7 +298,7 @@ def test_password_reset(main_port: int, api_key: str, registration_token: str) -
             await c.register(registration_token, email, old)
             session = (await c.sign_in(email, old)).session
             reset = await c.request_password_reset(email)
-            assert reset.reset_token
+            assert reset.reset_token and reset.email == email
             await c.reset_password(reset.reset_token, new)
             ended = await eventually_async(lambda: c.verify_session(session.token), lambda answer: not answer.valid)
             assert ended.reason == "ended"

@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import PortalLinks
 import PortalLinksWire
 
 /// Prints what a `bench --connect` run measured, as text, JSON, CSV or an HTML page with a percentile plot.
@@ -81,7 +82,7 @@ struct LoadReport {
             <!doctype html><html><head><meta charset="utf-8"><title>PortalLinks verify benchmark</title>
             <style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>
             <h1>PortalLinks verify benchmark</h1>
-            <p>\(result.requests) requests in \(String(format: "%.2f", seconds)) s: \(String(format: "%.0f", rate)) requests/s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? ""); mix \(LinkRenderer.escapeHTML(mix)); \(errors) errors.</p>
+            <p>\(result.requests) requests in \(String(format: "%.2f", seconds)) s: \(String(format: "%.0f", rate)) requests/s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? ""); mix \(HTMLText.escape(mix)); \(errors) errors.</p>
             <table>\(rows)</table>
             <svg width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg">
             <rect x="0" y="0" width="\(Int(width))" height="\(Int(height))" fill="white" stroke="#ccc"/>

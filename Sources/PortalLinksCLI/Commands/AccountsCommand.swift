@@ -41,7 +41,7 @@ struct AccountsCommand: AsyncParsableCommand {
             }
             print("EMAIL                                   CLIENT                                STATE     LAST SIGN-IN          SIGN-INS")
             for account in accounts {
-                print(AccountOutput.pad(account.email.normalized, 38) + "  " + AccountOutput.pad(account.clientID.description, 36) + "  "
+                print(AccountOutput.pad(TerminalText.field(account.email.normalized), 38) + "  " + AccountOutput.pad(TerminalText.field(account.clientID.description), 36) + "  "
                       + AccountOutput.pad(AccountOutput.state(account, now: now), 8) + "  "
                       + AccountOutput.pad(account.lastSignInAt.map(TimeText.format) ?? "never", 20) + "  \(account.signInCount)")
             }
@@ -61,9 +61,9 @@ struct AccountsCommand: AsyncParsableCommand {
                 print(JSONText.object(AccountOutput.fields(record, now: now)))
                 return
             }
-            print("email:        \(record.email)")
-            print("name:         \(record.displayName ?? "(none)")")
-            print("client:       \(record.clientID)")
+            print("email:        \(TerminalText.field(record.email.normalized))")
+            print("name:         \(record.displayName.map { TerminalText.field($0) } ?? "(none)")")
+            print("client:       \(TerminalText.field(record.clientID.description))")
             print("link:         \(record.linkID)")
             print("created:      \(TimeText.format(record.createdAt))")
             print("state:        \(AccountOutput.state(record, now: now))" + (record.lockedUntil.map { $0 > now ? " until \(TimeText.format($0))" : "" } ?? ""))
@@ -92,7 +92,7 @@ struct AccountsCommand: AsyncParsableCommand {
             let installation = try await global.open()
             let account = try await installation.register(link: TokenInput.extract(link), email: email, password: line,
                                                           displayName: name, caller: installation.actor)
-            print("account \(account.email) registered for client \(account.clientID) through link \(account.linkID)")
+            print("account \(TerminalText.field(account.email.normalized)) registered for client \(TerminalText.field(account.clientID.description)) through link \(account.linkID)")
         }
     }
 
@@ -102,7 +102,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var account: EmailArgument
         func run() async throws {
             let changed = try await global.open().setAccount(email: account.email, disabled: true)
-            print(changed ? "account \(account.normalized) is disabled; its sessions have ended"
+            print(changed ? "account \(TerminalText.field(account.normalized)) is disabled; its sessions have ended"
                           : "account \(account.normalized) was already disabled")
         }
     }
@@ -113,7 +113,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var account: EmailArgument
         func run() async throws {
             let changed = try await global.open().setAccount(email: account.email, disabled: false)
-            print(changed ? "account \(account.normalized) is enabled" : "account \(account.normalized) was not disabled")
+            print(changed ? "account \(TerminalText.field(account.normalized)) is enabled" : "account \(TerminalText.field(account.normalized)) was not disabled")
         }
     }
 
@@ -123,7 +123,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var account: EmailArgument
         func run() async throws {
             let changed = try await global.open().unlockAccount(email: account.email)
-            print(changed ? "account \(account.normalized) is unlocked" : "account \(account.normalized) was not locked")
+            print(changed ? "account \(TerminalText.field(account.normalized)) is unlocked" : "account \(TerminalText.field(account.normalized)) was not locked")
         }
     }
 
@@ -133,7 +133,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var account: EmailArgument
         func run() async throws {
             try await global.open().removeAccount(email: account.email)
-            print("account \(account.normalized) is removed; its sessions have ended")
+            print("account \(TerminalText.field(account.normalized)) is removed; its sessions have ended")
         }
     }
 
@@ -149,8 +149,8 @@ struct AccountsCommand: AsyncParsableCommand {
             let target = try Arguments.clientID(client)
             let record = try await installation.account(email: account.email)
             let changed = try await installation.moveAccount(email: account.email, to: target)
-            print(changed ? "account \(record.email) moved from client \(record.clientID) to \(target); its sessions have ended"
-                          : "account \(record.email) already belongs to client \(target)")
+            print(changed ? "account \(TerminalText.field(record.email.normalized)) moved from client \(TerminalText.field(record.clientID.description)) to \(TerminalText.field(target.description)); its sessions have ended"
+                          : "account \(TerminalText.field(record.email.normalized)) already belongs to client \(TerminalText.field(target.description))")
         }
     }
 }

@@ -35,7 +35,7 @@ struct AuditCommand: AsyncParsableCommand {
                 return
             }
             for entry in entries {
-                print("\(entry.sequence)\t\(TimeText.format(entry.at))\t\(entry.actor)\t\(entry.operation)\t\(entry.subject)")
+                print("\(entry.sequence)\t\(TimeText.format(entry.at))\t\(TerminalText.field(entry.actor))\t\(entry.operation)\t\(TerminalText.field(entry.subject))")
             }
         }
 
@@ -55,7 +55,7 @@ struct AuditCommand: AsyncParsableCommand {
             }
             for entry in entries {
                 print([TimeText.format(entry.at), entry.event, entry.account ?? "-", entry.clientID ?? "-", entry.caller, entry.result]
-                    .joined(separator: "\t"))
+                    .map { TerminalText.field($0) }.joined(separator: "\t"))
             }
         }
     }

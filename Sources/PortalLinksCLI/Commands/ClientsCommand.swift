@@ -15,8 +15,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientArgument
         func run() async throws {
             let changed = try await global.open().setClient(client.id, disabled: true)
-            print(changed ? "client \(client.id) is disabled: its links are refused, its accounts cannot sign in and their sessions are refused"
-                          : "client \(client.id) was already disabled")
+            print(changed ? "client \(TerminalText.field(client.id.description)) is disabled: its links are refused, its accounts cannot sign in and their sessions are refused"
+                          : "client \(TerminalText.field(client.id.description)) was already disabled")
         }
     }
 
@@ -27,8 +27,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientArgument
         func run() async throws {
             let changed = try await global.open().setClient(client.id, disabled: false)
-            print(changed ? "client \(client.id) is enabled: its links, sign-ins and sessions work again"
-                          : "client \(client.id) was not disabled")
+            print(changed ? "client \(TerminalText.field(client.id.description)) is enabled: its links, sign-ins and sessions work again"
+                          : "client \(TerminalText.field(client.id.description)) was not disabled")
         }
     }
 }

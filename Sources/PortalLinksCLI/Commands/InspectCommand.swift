@@ -29,8 +29,8 @@ struct InspectCommand: AsyncParsableCommand {
             }
             let trust = verification.claims == nil ? "  [unverified]" : ""
             if let claims = verification.claims ?? decoded.claims {
-                add("client:", claims.clientID.description + trust)
-                add("name:", (claims.displayName ?? "(none)") + trust)
+                add("client:", TerminalText.field(claims.clientID.description) + trust)
+                add("name:", (claims.displayName.map { TerminalText.field($0) } ?? "(none)") + trust)
                 add("issued:", TimeText.format(claims.issuedAt) + relative(claims.issuedAt, now: inspection.checkedAt) + trust)
                 add("expires:", TimeText.format(claims.expiresAt) + relative(claims.expiresAt, now: inspection.checkedAt) + trust)
             }
@@ -39,7 +39,7 @@ struct InspectCommand: AsyncParsableCommand {
             }
         }
         if let ledger = inspection.ledger {
-            add("ledger:", "issued by \(ledger.issuedBy)" + (ledger.sentTo.isEmpty ? "" : ", sent to \(ledger.sentTo.joined(separator: ", "))"))
+            add("ledger:", "issued by \(TerminalText.field(ledger.issuedBy))" + (ledger.sentTo.isEmpty ? "" : ", sent to \(TerminalText.field(ledger.sentTo.joined(separator: ", ")))"))
         } else if verification.linkID != nil {
             add("ledger:", "not in this installation's ledger")
         }
@@ -47,7 +47,7 @@ struct InspectCommand: AsyncParsableCommand {
         if let before = inspection.revocation?.clientRevokedBefore { add("revoked:", "client's links issued before \(TimeText.format(before))") }
         if let disabled = inspection.revocation?.clientDisabledAt { add("disabled:", "client disabled \(TimeText.format(disabled))") }
         add("checked:", TimeText.format(inspection.checkedAt))
-        add("next:", inspection.advice)
+        add("next:", TerminalText.field(inspection.advice))
         return lines.joined(separator: "\n")
     }
 

@@ -67,15 +67,15 @@ struct LinksCommand: AsyncParsableCommand {
             }
             print("link_id:  \(entry.linkID)")
             print("status:   \(status)")
-            print("client:   \(entry.clientID)" + (entry.displayName.map { " (\($0))" } ?? ""))
-            print("issued:   \(TimeText.format(entry.issuedAt)) by \(entry.issuedBy)")
+            print("client:   \(TerminalText.field(entry.clientID.description))" + (entry.displayName.map { " (\(TerminalText.field($0)))" } ?? ""))
+            print("issued:   \(TimeText.format(entry.issuedAt)) by \(TerminalText.field(entry.issuedBy))")
             print("expires:  \(TimeText.format(entry.expiresAt))")
             print("key:      \(entry.keyID) (\(keyState?.rawValue ?? "unknown"))")
             print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : entry.sentTo.joined(separator: ", "))")
             print("invitation: \(invitation.status)" + (entry.maximumAccounts.map { " (at most \($0) account\($0 == 1 ? "" : "s"))" } ?? ""))
             print(invitation.accounts.isEmpty ? "accounts: none" : "accounts:")
             for account in invitation.accounts {
-                print("  \(account.email)  registered \(TimeText.format(account.createdAt))  \(AccountOutput.state(account, now: now))")
+                print("  \(TerminalText.field(account.email.normalized))  registered \(TimeText.format(account.createdAt))  \(AccountOutput.state(account, now: now))")
             }
         }
     }
@@ -110,7 +110,7 @@ enum LedgerOutput {
         Swift.print("LINK_ID           CLIENT                                EXPIRES               NAME")
         for entry in entries {
             let expired = entry.expiresAt < now ? " (expired)" : ""
-            Swift.print("\(entry.linkID)  \(entry.clientID.description.padding(toLength: 36, withPad: " ", startingAt: 0))  \(TimeText.format(entry.expiresAt))  \(entry.displayName ?? "")\(expired)")
+            Swift.print("\(entry.linkID)  \(TerminalText.field(entry.clientID.description).padding(toLength: 36, withPad: " ", startingAt: 0))  \(TimeText.format(entry.expiresAt))  \(TerminalText.field(entry.displayName ?? ""))\(expired)")
         }
     }
 }

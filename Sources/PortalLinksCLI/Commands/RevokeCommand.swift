@@ -35,7 +35,7 @@ struct RevokeCommand: AsyncParsableCommand {
         func run() async throws {
             let cutoff = try before.map { try Arguments.time($0, option: "--before") }
             let inForce = try await global.open().revokeClient(client.id, before: cutoff)
-            print("links of client \(client.id) issued before \(TimeText.format(inForce)) are revoked")
+            print("links of client \(TerminalText.field(client.id.description)) issued before \(TimeText.format(inForce)) are revoked")
         }
     }
 }

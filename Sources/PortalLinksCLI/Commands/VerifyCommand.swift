@@ -42,7 +42,7 @@ struct VerifyCommand: AsyncParsableCommand {
     static func text(_ result: LinkVerification) -> String {
         var lines = [result.reason.map { "invalid: \($0.rawValue)" } ?? "valid"]
         if let claims = result.claims, let linkID = result.linkID {
-            lines.append("client:   \(claims.clientID)" + (claims.displayName.map { " (\($0))" } ?? ""))
+            lines.append("client:   \(TerminalText.field(claims.clientID.description))" + (claims.displayName.map { " (\(TerminalText.field($0)))" } ?? ""))
             lines.append("issued:   \(TimeText.format(claims.issuedAt))")
             lines.append("expires:  \(TimeText.format(claims.expiresAt))")
             lines.append("key:      \(claims.keyID)")

@@ -40,9 +40,9 @@ struct LinkRenderer {
         case .url:
             return url
         case .html:
-            return "<a href=\"\(Self.escapeHTML(url))\">Join \(Self.escapeHTML(portal))</a>"
+            return HTMLText.anchor(url: url, portal: portal)
         case .iframe:
-            return "<iframe src=\"\(Self.escapeHTML(url))\" title=\"\(Self.escapeHTML(portal.prefix(1).uppercased() + portal.dropFirst()))\" width=\"100%\" height=\"640\" style=\"border:0\" loading=\"lazy\"></iframe>"
+            return HTMLText.iframe(url: url, title: portal.prefix(1).uppercased() + portal.dropFirst())
         case .email:
             return email(link, url: url, portal: portal)
         case .json:
@@ -75,20 +75,5 @@ struct LinkRenderer {
             Once your account exists, sign in as usual; the link is only needed once. If it has expired, reply to \
             this message and we will send a new one.
             """
-    }
-
-    static func escapeHTML(_ text: some StringProtocol) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

@@ -118,8 +118,8 @@ public enum TextField {
     }
 
     /// A display name in its one spelling (NFC), or nil when it breaks the rules: 1 to 64 bytes, no control
-    /// characters, no surrounding white space, and no bidirectional embeddings, overrides or isolates, which
-    /// reorder what is printed after them.
+    /// characters, no surrounding white space, and no bidirectional controls (embeddings, overrides, isolates
+    /// and marks), which reorder what is printed after them.
     public static func displayName(_ text: some StringProtocol, maximumBytes: Int = ClientID.maximumTextBytes) -> String? {
         let canonical = CanonicalText.nfc(text)
         guard isAcceptable(canonical, allowSpaces: true, maximumBytes: maximumBytes),
@@ -128,10 +128,8 @@ public enum TextField {
         return canonical
     }
 
-    /// U+202A–U+202E and U+2066–U+2069.
-    public static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
-        (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
-    }
+    /// Unicode's Bidi_Control scalars: U+061C, U+200E, U+200F, U+202A–U+202E and U+2066–U+2069.
+    public static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isBidiControl }
 
     public static let displayNameRule =
         "display name must be 1 to \(ClientID.maximumTextBytes) bytes without control characters, bidirectional overrides or surrounding spaces"
