@@ -41,7 +41,7 @@ public final class PortalLinksClient: Sendable {
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
-        let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        let tls = try configuration.tls.map { try NIOSSLContext(configuration: ClientTLSPolicy.applied(to: $0)) }
         connections = ConnectionManager(configuration: configuration, tls: tls, group: group)
     }
 

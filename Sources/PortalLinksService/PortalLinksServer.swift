@@ -32,7 +32,7 @@ public final class PortalLinksServer: Service, Sendable {
         self.logger = logger
         self.group = group
         helloThrottle = FailedHelloThrottle(burst: configuration.failedHelloBurst, perSecond: configuration.failedHellosPerSecond)
-        sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        sslContext = try configuration.tls.map { try NIOSSLContext(configuration: TLSPolicy.applied(to: $0)) }
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
         hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,
                               priority: configuration.hashPriority)

@@ -14,7 +14,8 @@ import Testing
         var clientKey: String { directory + "/client.key" }
     }
 
-    static func makeCertificates() throws -> Certificates {
+    /// The server's key type: RSA makes RSA key exchange possible, which the policy must refuse.
+    static func makeCertificates(rsa: Bool = false) throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = """
@@ -22,7 +23,8 @@ import Testing
             cd '\(directory)'
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem 2>/dev/null
             for name in server client; do
-              openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout $name.key -out $name.csr 2>/dev/null
+              if [ \(rsa) = true ] && [ $name = server ]; then key='rsa:2048'; else key='ec -pkeyopt ec_paramgen_curve:P-256'; fi
+              openssl req -newkey $key -nodes -subj /CN=localhost -keyout $name.key -out $name.csr 2>/dev/null
               printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > $name.ext
               openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $name.ext -out $name.pem 2>/dev/null
             done
@@ -83,5 +85,42 @@ import Testing
         await withCertificate.close()
         let without = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: false))
         await #expect(throws: PortalLinksClientError.self) { _ = try await without.health() }
+    }
+
+    /// The policy, tried with OpenSSL's own client against an RSA certificate: TLS 1.0 and 1.1 and RSA key exchange
+    /// are refused even when the client offers nothing else (security level 0), TLS 1.2 comes with ECDHE and an
+    /// AEAD cipher, TLS 1.3 works. Both sides of the policy: the Swift client still connects.
+    @Test func onlyTLS12AndNewerWithForwardSecrecy() async throws {
+        let certificates = try Self.makeCertificates(rsa: true)
+        defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
+        let tls = try Self.serverTLS(certificates, mutual: false)
+        let server = try await LiveServer.start { $0.tls = tls }
+        defer { Task { await server.stop() } }
+        func handshake(_ options: [String]) throws -> (ok: Bool, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-brief"] + options
+            let output = Pipe()
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus == 0 && text.contains("Protocol version"), text)
+        }
+        for refused in [["-tls1", "-cipher", "ALL@SECLEVEL=0"], ["-tls1_1", "-cipher", "ALL@SECLEVEL=0"],
+                        ["-tls1_2", "-cipher", "AES128-GCM-SHA256@SECLEVEL=0"], ["-tls1_2", "-cipher", "AES256-SHA@SECLEVEL=0"],
+                        ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA@SECLEVEL=0"], ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]] {
+            #expect(try !handshake(refused).ok, "\(refused) was accepted")
+        }
+        let tls12 = try handshake(["-tls1_2"])
+        #expect(tls12.ok && tls12.output.contains("Protocol version: TLSv1.2") && tls12.output.contains("Ciphersuite: ECDHE-RSA-"),
+                "\(tls12.output)")
+        let tls13 = try handshake(["-tls1_3"])
+        #expect(tls13.ok && tls13.output.contains("Protocol version: TLSv1.3"), "\(tls13.output)")
+        let client = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: false))
+        #expect(try await client.health() == .serving)
+        await client.close()
     }
 }

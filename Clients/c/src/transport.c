@@ -126,7 +126,10 @@ static pl_status tls_failure(pl_error *error, const char *what) {
 static pl_status start_tls(pl_transport *transport, const pl_options *options, int64_t deadline, pl_error *error) {
     transport->tls_context = SSL_CTX_new(TLS_client_method());
     if (!transport->tls_context) return tls_failure(error, "cannot set up TLS");
+    /* What the server speaks: TLS 1.2 or 1.3, and in TLS 1.2 only ECDHE key exchange with AEAD ciphers. */
     SSL_CTX_set_min_proto_version(transport->tls_context, TLS1_2_VERSION);
+    if (SSL_CTX_set_cipher_list(transport->tls_context, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+        return tls_failure(error, "cannot set the TLS ciphers");
     SSL_CTX_set_verify(transport->tls_context, SSL_VERIFY_PEER, NULL);
     int trusted = options->tls_ca_file ? SSL_CTX_load_verify_locations(transport->tls_context, options->tls_ca_file, NULL)
                                        : SSL_CTX_set_default_verify_paths(transport->tls_context);

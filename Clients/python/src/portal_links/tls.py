@@ -31,7 +31,9 @@ def tls_context(
     if key is not None and cert is None:
         raise ValueError("a client key needs its certificate (cert)")
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.fspath(ca) if ca is not None else None)
+    # What the server speaks: TLS 1.2 or 1.3, and in TLS 1.2 only ECDHE key exchange with AEAD ciphers.
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
     if cert is not None:
         context.load_cert_chain(os.fspath(cert), os.fspath(key) if key is not None else None, password=key_password)
     return context
