@@ -58,6 +58,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var refusing = false
     var inFlight = 0
     private var readSuppressed = false
+    /// Calls other than Health made before a successful Hello; at `maximumCallsBeforeHello` the connection closes.
+    private var callsWithoutHello = 0
+    /// Whole calls held back because `maximumPendingAnswerBytes` of answers wait to be written: reading stops
+    /// until the client takes its answers.
+    private var answersBacklogged = false
+    private var backlogScheduled = false
     private var draining = false
     private var closing = false
     /// Answers gathered during one read and written together when it completes: one write and one flush
@@ -120,14 +126,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // Frames are handled where they lie in the read buffer: a pipelined batch of Verify calls costs no
         // buffer slice, no copy and no protobuf object per call.
         let before = bytes.readerIndex
+        // Nothing is written while frames are handled, so the channel's writability holds for the whole pass.
+        let writable = context.channel.isWritable
+        let answerLimit = configuration.maximumPendingAnswerBytes
         do {
-            try decoder.consumeFrames(from: &bytes, while: { !closing && !refusing && inFlight < configuration.maximumInFlight }) {
+            try decoder.consumeFrames(from: &bytes, while: {
+                writable && !closing && !refusing && inFlight < configuration.maximumInFlight
+                    && (output?.readableBytes ?? 0) < answerLimit
+            }) {
                 handle(context, $0, payload: $1)
             }
         } catch {
             errorCaught(context: context, error: error)
             return
         }
+        answersBacklogged = bytes.readableBytes > 0 && !closing && (!writable || (output?.readableBytes ?? 0) >= answerLimit)
         let progressed = bytes.readerIndex > before
         guard bytes.readableBytes > 0, !closing else {
             unfinishedSince = nil
@@ -200,6 +213,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         refreshSnapshot()
+        // Health needs no Hello (a balancer's probe); any other call before a successful Hello counts, and the
+        // last one the limit allows is answered, then the connection closes.
+        if caller == nil, method != .healthCheck { callsWithoutHello += 1 }
+        defer {
+            if caller == nil, callsWithoutHello >= configuration.maximumCallsBeforeHello {
+                close(context, reason: "too many calls without a Hello")
+            }
+        }
         switch method {
         case .linksVerify:
             guard authorise(context, header, allowed: mayVerify, scope: "verify") else { return }
@@ -224,7 +245,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flushOutput(context)
+        handleBacklog(context)
         context.fireChannelReadComplete()
+    }
+
+    /// Calls held back while `maximumPendingAnswerBytes` of answers waited: handled batch by batch, each
+    /// written before the next, for as long as the client takes them; between two batches the event loop's
+    /// other connections get their turn.
+    private func handleBacklog(_ context: ChannelHandlerContext) {
+        guard answersBacklogged, !closing, context.channel.isWritable else { return }
+        processReceived(context, receivedAt: .now())
+        flushOutput(context)
+        guard answersBacklogged, !closing, !backlogScheduled else { return }
+        backlogScheduled = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = bound.value
+            handler.backlogScheduled = false
+            handler.resumeReadingIfPossible(context)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -255,7 +294,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         // Backpressure: while too many calls are in flight, or the client does not read its answers, stop reading.
-        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable || refusing {
+        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable || refusing || answersBacklogged {
             readSuppressed = true
         } else {
             context.read()
@@ -530,7 +569,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
-        guard readSuppressed, inFlight < configuration.maximumInFlight, context.channel.isWritable else { return }
+        handleBacklog(context)
+        guard readSuppressed, inFlight < configuration.maximumInFlight, context.channel.isWritable, !answersBacklogged else { return }
         readSuppressed = false
         if unfinished != nil, unfinishedSince == nil {
             // Reading again: a frame left unfinished has the frame timeout from now to complete.

@@ -21,7 +21,7 @@ public final class PortalLinksServer: Service, Sendable {
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
     public let metrics: ServerMetrics
-    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let connections = NIOLockedValueBox(OpenConnections())
     private let address = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
 
     public init(configuration: ServerConfiguration, state: ServingState, logger: Logger, metrics: ServerMetrics = ServerMetrics(),
@@ -108,7 +108,11 @@ public final class PortalLinksServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.maxMessagesPerRead, value: UInt(configuration.readsPerWakeup))
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64, initial: 2_048, maximum: configuration.maximumReadBytes))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.writeBufferHighWaterMark / 2,
+                                                                    high: configuration.writeBufferHighWaterMark))
             .childChannelInitializer { [self] channel in
                 self.initialise(channel)
             }
@@ -116,17 +120,17 @@ public final class PortalLinksServer: Service, Sendable {
 
     private func initialise(_ channel: any Channel) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
+        let peer = channel.remoteAddress?.ipAddress ?? "-"
         let admitted = connections.withLockedValue { connections -> Bool in
             guard connections.count < configuration.maximumConnections, !state.isDraining else { return false }
-            connections[id] = channel
-            return true
+            return connections.insert(channel, id: id, peer: peer, limit: configuration.maximumConnectionsPerAddress)
         }
         guard admitted else {
-            logger.warning("refusing a connection", metadata: ["server.connections": "\(openConnections)"])
+            logger.warning("refusing a connection", metadata: ["server.connections": "\(openConnections)", "connection.peer": "\(peer)"])
             return channel.close()
         }
         channel.closeFuture.whenComplete { [connections] _ in
-            connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+            connections.withLockedValue { $0.remove(id, peer: peer) }
         }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations

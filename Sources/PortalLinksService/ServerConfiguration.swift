@@ -8,6 +8,20 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 7420
     public var maximumConnections = 10_000
+    /// Connections one client address may hold open at once (a front-end's pool, or a balancer in TCP mode:
+    /// raise it to `maximumConnections` behind one).
+    public var maximumConnectionsPerAddress = 1_024
+    /// Calls other than Health a connection may make before a successful Hello; the last one's answer is
+    /// followed by the connection's close.
+    public var maximumCallsBeforeHello = 16
+    /// What a client that never reads its answers can make the server keep for its connection, at most
+    /// `readsPerWakeup × maximumReadBytes` of calls read and not yet handled, `maximumPendingAnswerBytes` of
+    /// answers being gathered and `writeBufferHighWaterMark` of answers the socket has not taken: 144 KiB by
+    /// default, within the 256 KiB docs/protocol.md promises. Past them the server stops reading the connection.
+    public var maximumPendingAnswerBytes = 16_384
+    public var writeBufferHighWaterMark = 65_536
+    public var maximumReadBytes = 16_384
+    public var readsPerWakeup = 4
     /// A connection with no traffic for this long is closed.
     public var idleTimeout: TimeAmount = .minutes(5)
     /// A frame that has started to arrive must be complete within this time.

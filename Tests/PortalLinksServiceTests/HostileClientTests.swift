@@ -49,6 +49,47 @@ import Testing
         #expect(throttle.trackedAddresses <= 4)
     }
 
+    /// Before a successful Hello a connection gets a few answers, then is closed: calls pipelined without
+    /// authenticating cannot make the server queue answers for them. Health checks need no Hello and do not count.
+    @Test(arguments: [MethodID.linksVerify, MethodID(rawValue: 0), MethodID.accountsSignIn, MethodID.linksIssue])
+    func callsWithoutAHelloEndTheConnectionAfterTheLimit(method: MethodID) async throws {
+        let server = try await LiveServer.start { $0.maximumCallsBeforeHello = 5 }
+        defer { Task { await server.stop() } }
+        let raw = try await RawConnection(port: server.port)
+        try await raw.send((1...10).map { Frame.request(.healthCheck, callID: UInt32($0), payload: ByteBuffer()) })
+        #expect(await raw.receive(10).count == 10, "Health needs no Hello")
+        try await raw.send((11...110).map { Frame.request(method, callID: UInt32($0), payload: ByteBuffer()) })
+        let answers = await raw.receive(100, within: 2)
+        #expect(answers.count == 5, "the limit's worth of answers, then the close")
+        #expect(await raw.closesWithin(2))
+        // A Hello within the limit lifts it.
+        let authenticated = try await RawConnection(port: server.port)
+        try await authenticated.send((1...4).map { Frame.request(method, callID: UInt32($0), payload: ByteBuffer()) }
+            + [Frame.request(.authHello, callID: 5, payload: Payload.hello(server.verifierKey))]
+            + (6...40).map { Frame.request(.linksVerify, callID: UInt32($0), payload: Payload.verify("AQ")) })
+        #expect(await authenticated.receive(40).count == 40)
+        #expect(authenticated.channel.isActive)
+    }
+
+    /// One address holds at most its share of the connection slots; a slot freed is taken again.
+    @Test func oneAddressHoldsAtMostItsConnections() async throws {
+        let server = try await LiveServer.start { $0.maximumConnectionsPerAddress = 3 }
+        defer { Task { await server.stop() } }
+        var held: [RawConnection] = []
+        for _ in 1...3 { held.append(try await RawConnection(port: server.port)) }
+        let extra = try await RawConnection(port: server.port)
+        #expect(await extra.closesWithin(2), "the fourth from 127.0.0.1 is refused")
+        for raw in held {
+            try await raw.send([Frame.request(.healthCheck, callID: 1, payload: ByteBuffer())])
+            #expect(await raw.receive(1).count == 1)
+        }
+        try await held[0].channel.close()
+        try await Task.sleep(for: .milliseconds(200))
+        let again = try await RawConnection(port: server.port)
+        try await again.send([Frame.request(.healthCheck, callID: 1, payload: ByteBuffer())])
+        #expect(await again.receive(1).count == 1, "a freed slot is given again")
+    }
+
     @Test func connectionsThatNeverSayHelloAreClosedAfterTheFrameTimeout() async throws {
         let server = try await LiveServer.start { $0.partialFrameTimeout = .seconds(1) }
         defer { Task { await server.stop() } }

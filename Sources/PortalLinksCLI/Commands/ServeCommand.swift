@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Connections open at once; more are refused.")
     var maximumConnections = 10_000
 
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address may hold open; more are refused (raise it to --max-connections behind a TCP balancer).")
+    var maximumConnectionsPerAddress = 1_024
+
     @Option(name: .customLong("max-in-flight"), help: "Calls in flight per connection before the server stops reading it.")
     var maximumInFlight = 1_024
 
@@ -101,8 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level takes trace, debug, info, notice, warning, error or critical") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if tlsClientCA != nil, tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
-        guard maximumConnections > 0, maximumInFlight > 0, (1...16_777_216).contains(maximumFrameBytes) else {
-            throw ValidationError("--max-connections and --max-in-flight must be positive; --max-frame-bytes 1 to 16777216")
+        guard maximumConnections > 0, maximumConnectionsPerAddress > 0, maximumInFlight > 0, (1...16_777_216).contains(maximumFrameBytes) else {
+            throw ValidationError("--max-connections, --max-connections-per-address and --max-in-flight must be positive; --max-frame-bytes 1 to 16777216")
         }
         if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
         if let hashThreads, !(1...64).contains(hashThreads) { throw ValidationError("--hash-threads takes 1 to 64") }
@@ -147,6 +150,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         (configuration.host, configuration.port) = try Self.parseListen(listen)
         configuration.maximumConnections = maximumConnections
+        configuration.maximumConnectionsPerAddress = maximumConnectionsPerAddress
         configuration.maximumInFlight = maximumInFlight
         configuration.maximumPayload = maximumFrameBytes
         configuration.idleTimeout = .seconds(try Arguments.duration(idleTimeout, option: "--idle-timeout"))
