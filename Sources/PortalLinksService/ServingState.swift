@@ -13,10 +13,20 @@ public final class ServingState: Sendable {
     let installation: Installation
     let logger: Logger
     private let reloads: ReloadCoordinator
+    /// Builds a snapshot from the store: every key unsealed, every revocation, caller and session ending read.
+    private let load: @Sendable (Installation) async throws -> ServingSnapshot
 
     /// Loads the first snapshot from `installation`.
-    public init(installation: Installation, logger: Logger, minimumReloadInterval: Duration = .milliseconds(250)) async throws {
-        let snapshot = try await Self.load(from: installation)
+    public convenience init(installation: Installation, logger: Logger,
+                            minimumReloadInterval: Duration = .milliseconds(250)) async throws {
+        try await self.init(installation: installation, logger: logger, minimumReloadInterval: minimumReloadInterval,
+                            load: Self.load(from:))
+    }
+
+    init(installation: Installation, logger: Logger, minimumReloadInterval: Duration,
+         load: @escaping @Sendable (Installation) async throws -> ServingSnapshot) async throws {
+        self.load = load
+        let snapshot = try await load(installation)
         current = Mutex(snapshot)
         published = Synchronization.Atomic(snapshot.generation)
         self.installation = installation
@@ -49,18 +59,19 @@ public final class ServingState: Sendable {
         return true
     }
 
-    /// Reloads now, unless another reload ran within the minimum interval; for a token naming a key this
-    /// server has not seen yet. Coalesces concurrent requests into one load.
+    /// For a token naming a key this server has not seen yet (any end user can send one through a front-end):
+    /// checks the store's generation, at most once per minimum interval and one check at a time, and reloads
+    /// only when it changed. A made-up key ID costs one generation read, never a full load.
     func reloadForUnknownKey() async {
         await reloads.run { [self] in
-            do { try await reload() } catch {
+            do { try await reloadIfChanged() } catch {
                 logger.warning("reloading the key ring failed", metadata: ["error": "\(error)"])
             }
         }
     }
 
     private func reload() async throws {
-        let snapshot = try await Self.load(from: installation)
+        let snapshot = try await load(installation)
         // Swapped and published under the lock, so that a slower, older load never goes back over a newer one.
         let replaced = current.withLock { current in
             guard snapshot.generation > current.generation else { return false }

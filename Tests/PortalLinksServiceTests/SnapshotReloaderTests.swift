@@ -4,6 +4,7 @@ import PortalLinksPostgres
 import PortalLinksStore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import Testing
 @testable import PortalLinks
 @testable import PortalLinksCore
@@ -18,6 +19,27 @@ import Testing
     }()
     static let postgres = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_POSTGRES"]
         .flatMap { try? PostgresStoreURL(parsing: $0) }
+
+    /// Tokens naming keys nobody has (any end user can send them through a front-end) cost one generation read
+    /// each, never a full load; a key that really is new is loaded at once.
+    @Test func anUnknownKeyReloadsOnlyWhenTheStoreChanged() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let installation = try await Installation.open(home: home, environment: [:], actor: "test")
+        _ = try await installation.rotateKeys()
+        let loads = Mutex(0)
+        let state = try await ServingState(installation: installation, logger: Self.logger, minimumReloadInterval: .zero) { installation in
+            loads.withLock { $0 += 1 }
+            return try await ServingState.load(from: installation)
+        }
+        #expect(loads.withLock { $0 } == 1)
+        for _ in 0..<20 { await state.reloadForUnknownKey() }
+        #expect(loads.withLock { $0 } == 1, "the generation had not changed: nothing was loaded")
+        _ = try await installation.rotateKeys()
+        await state.reloadForUnknownKey()
+        #expect(loads.withLock { $0 } == 2, "a new key: loaded once")
+        #expect(state.snapshot.verifier.keyCount == 2)
+    }
 
     @Test func aStoreThatNeverSignalsIsPolledAndTheReloaderStopsPromptly() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
