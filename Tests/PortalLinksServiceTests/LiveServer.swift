@@ -29,7 +29,7 @@ final class LiveServer: Sendable {
     let metrics: MetricsEndpoint
 
     static func start(reloadInterval: Duration = .milliseconds(100), accountPolicy: AccountPolicy? = nil,
-                      clock: MovableClock? = nil,
+                      clock: MovableClock? = nil, metricsLimits: MetricsEndpoint.Limits = .init(),
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-serve-\(UUID().uuidString)").path
         let now: @Sendable () -> Int64
@@ -45,11 +45,11 @@ final class LiveServer: Sendable {
         configure(&configuration)
         return try await LiveServer(home: home, installation: installation, configuration: configuration,
                                     reloadInterval: reloadInterval, verifierKey: verifierKey, issuerKey: issuerKey,
-                                    accountsKey: accountsKey)
+                                    accountsKey: accountsKey, metricsLimits: metricsLimits)
     }
 
     private init(home: String, installation: Installation, configuration: ServerConfiguration, reloadInterval: Duration,
-                 verifierKey: String, issuerKey: String, accountsKey: String) async throws {
+                 verifierKey: String, issuerKey: String, accountsKey: String, metricsLimits: MetricsEndpoint.Limits) async throws {
         self.home = home
         self.installation = installation
         var logger = Logger(label: "test")
@@ -59,7 +59,7 @@ final class LiveServer: Sendable {
         Capture.write([verifierKey, issuerKey, accountsKey].joined(separator: "\n"), to: "secrets/server-\(UUID().uuidString)")
         state = try await ServingState(installation: installation, logger: logger)
         server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
-        metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger)
+        metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger, limits: metricsLimits)
         group = ServiceGroup(configuration: .init(
             services: [.init(service: server), .init(service: SnapshotReloader(state: state, interval: reloadInterval)),
                        .init(service: metrics)],

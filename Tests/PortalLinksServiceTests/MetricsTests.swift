@@ -1,11 +1,13 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import PortalLinksWire
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 @testable import PortalLinks
+import PortalLinksService
 
 @Suite(.timeLimit(.minutes(1))) struct MetricsTests {
     @Test func prometheusEndpointCountsCallsResultsAndLatency() async throws {
@@ -36,5 +38,37 @@ import FoundationNetworking
         let (_, missing) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/other")!)
         #expect((missing as? HTTPURLResponse)?.statusCode == 404)
         await raw.close()
+    }
+
+    /// The metrics port shares the process's file descriptors with the verify listener: half-sent requests are
+    /// closed within the request timeout, idle kept-alive connections after the idle timeout, and connections
+    /// over the cap at once, while a whole request is still answered.
+    @Test func halfSentRequestsIdleConnectionsAndFloodsAreBounded() async throws {
+        var limits = MetricsEndpoint.Limits()
+        limits.maximumConnections = 20
+        limits.requestTimeout = .seconds(1)
+        limits.idleTimeout = .seconds(2)
+        let server = try await LiveServer.start(metricsLimits: limits)
+        defer { Task { await server.stop() } }
+        let port = try await server.metrics.listeningAddress().port!
+        var halfSent: [RawConnection] = []
+        for _ in 0..<20 {
+            let raw = try await RawConnection(port: port)
+            try await raw.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8))
+            halfSent.append(raw)
+        }
+        let over = try await RawConnection(port: port)
+        #expect(await over.closesWithin(1), "the 21st connection is closed at once")
+        for raw in halfSent { #expect(await raw.closesWithin(3), "a half-sent request is closed within the request timeout") }
+        // Slots are free again: a whole request is answered, and the connection kept alive closes when idle.
+        // A channel with no handlers: the HTTP answer is read and dropped, not taken for a protocol frame.
+        let whole = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+        try await whole.writeAndFlush(ByteBuffer(string: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
+        try await Task.sleep(for: .milliseconds(1_300))
+        #expect(whole.isActive, "answered, and kept alive past the request timeout")
+        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(!whole.isActive, "closed after the idle timeout")
+        let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
     }
 }
