@@ -5,8 +5,8 @@ import PortalLinksStore
 /// Finds the master key: `PORTAL_LINKS_MASTER_KEY` (64 hex digits) or the `master.key` file in the home
 /// directory, which the first run creates with mode 0600. The key must open the store's check value, so a
 /// wrong key is refused before it can seal anything.
-enum MasterKeyLoader {
-    static let environmentVariable = "PORTAL_LINKS_MASTER_KEY"
+public enum MasterKeyLoader {
+    public static let environmentVariable = "PORTAL_LINKS_MASTER_KEY"
     static let fileName = "master.key"
     private static let checkPlaintext = Array("portal-links master key check v1".utf8)
     private static let checkContext = Array("portal-links master key check".utf8)

@@ -38,8 +38,9 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the installation; `logger` gets the store's own messages (schema migrations, a PostgreSQL listener
-    /// that reconnects), by default only warnings and worse.
-    func open(logger: Logger? = nil) async throws -> Installation {
+    /// that reconnects), by default only warnings and worse. `existing` is for commands that only read: a home
+    /// that is not there is an error for them, not a new installation with a new master key.
+    func open(logger: Logger? = nil, existing: Bool = false) async throws -> Installation {
         var policy = LinkPolicy()
         if let text = environment["PORTAL_LINKS_MAX_LIFETIME"] {
             guard let seconds = TimeText.parseDuration(text), seconds <= 36_500 * 86_400 else {
@@ -54,6 +55,10 @@ struct GlobalOptions: ParsableArguments {
             policy.leeway = seconds
         }
         let home = Installation.homeDirectory(explicit: home, environment: environment)
+        if existing, !FileManager.default.fileExists(atPath: home),
+           try storeLocation == nil || environment[MasterKeyLoader.environmentVariable] == nil {
+            throw PortalLinksError(.notFound, "no installation at \(home): set PORTAL_LINKS_HOME or --home to an existing one")
+        }
         guard let location = try storeLocation else {
             return try await Installation.open(home: home, environment: environment, policy: policy, actor: actorName)
         }

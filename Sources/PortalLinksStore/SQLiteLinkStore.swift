@@ -10,6 +10,7 @@ public final class SQLiteLinkStore: LinkStore {
 
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
+        try Self.preparePrivateFile(at: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(15)
         configuration.prepareDatabase { db in

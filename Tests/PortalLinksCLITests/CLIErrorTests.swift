@@ -73,4 +73,16 @@ import Testing
         let real = try String(contentsOfFile: cli.home + "/master.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!output.stderr.contains(real))
     }
+
+    /// Commands that only read fail on a home that is not there, and leave it not there: no new installation
+    /// with a new master key under a mistyped path.
+    @Test(arguments: [["verify", "AZ3xe8JrAZ2Ba3hEgQIS_QRhY21lCUFjbWUgQ29ycM4rsXDoXjY1TuNYHT5Pp6w"],
+                      ["inspect", "AZ3xe8JrAZ2Ba3hEgQIS_QRhY21lCUFjbWUgQ29ycM4rsXDoXjY1TuNYHT5Pp6w"]])
+    func readingCommandsDoNotCreateAHome(_ arguments: [String]) throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        #expect(!FileManager.default.fileExists(atPath: cli.home))
+        try cli.expectOneLineError(arguments, status: 1)
+        #expect(!FileManager.default.fileExists(atPath: cli.home), "the home was not created")
+    }
 }

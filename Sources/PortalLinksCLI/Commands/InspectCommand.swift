@@ -12,7 +12,7 @@ struct InspectCommand: AsyncParsableCommand {
     @OptionGroup var link: TokenArguments
 
     func run() async throws {
-        let inspection = try await global.open().inspect(link.token, at: link.time)
+        let inspection = try await global.open(existing: true).inspect(link.token, at: link.time)
         print(Self.render(inspection))
     }
 

@@ -23,7 +23,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let installation = try await global.open()
+        let installation = try await global.open(existing: true)
         let verifier = try await installation.loadVerifier(leeway: leeway)
         let result = verifier.verify(TokenInput.extract(link.token), at: link.time ?? installation.clock())
         print(json ? Self.json(result) : Self.text(result))
