@@ -22,7 +22,7 @@ extension Installation {
         let now = clock()
         _ = try await store.updateRing(actor: actor, at: now) { ring, context in
             let old = ring.primary?.id
-            try ring.promote(id, at: now, lastLinkExpiry: context.primaryLastLinkExpiry)
+            try ring.promote(id, at: now, lastSignedExpiry: lastSignedExpiry(lastLinkExpiry: context.primaryLastLinkExpiry, at: now))
             return [AuditEvent("key.promote", "key \(id)" + (old.map { " retiring \($0)" } ?? ""))]
         }
     }
@@ -36,11 +36,20 @@ extension Installation {
         _ = try await store.updateRing(actor: actor, at: now) { ring, context in
             let old = ring.primary?.id
             try ring.rotate(newID: try Self.unused(id, in: ring), sealedSecret: sealed, at: now,
-                            lastLinkExpiry: context.primaryLastLinkExpiry, emergency: emergency)
+                            lastSignedExpiry: lastSignedExpiry(lastLinkExpiry: context.primaryLastLinkExpiry, at: now),
+                            emergency: emergency)
             let detail = old.map { emergency ? " disabled \($0)" : " retiring \($0)" } ?? ""
             return [AuditEvent(emergency ? "key.rotate.emergency" : "key.rotate", "key \(id)" + detail)]
         }
         return id
+    }
+
+    /// The latest expiry of anything the primary can have signed when it stops being primary at `now`: the last
+    /// link in the ledger, a session signed this very moment (which lasts at most the absolute session limit
+    /// from sign-in, refreshes included) and a reset token signed this moment. A retiring key verifies until
+    /// then, so that a routine rotation signs nobody out and breaks no reset link.
+    func lastSignedExpiry(lastLinkExpiry: Int64?, at now: Int64) -> Int64 {
+        max(lastLinkExpiry ?? now, now + accountPolicy.sessionAbsolute, now + accountPolicy.resetLifetime)
     }
 
     public func disableKey(_ id: KeyID) async throws {
@@ -86,7 +95,8 @@ extension Installation {
             // Another process may have created the first key meanwhile.
             guard ring.primary == nil else { return [] }
             try ring.rotate(newID: try Self.unused(id, in: ring), sealedSecret: sealed, at: now,
-                            lastLinkExpiry: context.primaryLastLinkExpiry, emergency: false)
+                            lastSignedExpiry: lastSignedExpiry(lastLinkExpiry: context.primaryLastLinkExpiry, at: now),
+                            emergency: false)
             return [AuditEvent("key.rotate", "key \(id) first key")]
         }
         guard let primary = ring.primary else {

@@ -38,7 +38,7 @@ extension Installation {
             let primary = keys.indices.filter { keys[$0].state == .primary }
             for index in retiring + primary {
                 try ring.add(id: keys[index].id, sealedSecret: sealed[index], at: now)
-                try ring.promote(keys[index].id, at: now, lastLinkExpiry: previousExpiry)
+                try ring.promote(keys[index].id, at: now, lastSignedExpiry: previousExpiry)
                 previousExpiry = keys[index].verifiesUntil
             }
             for index in keys.indices where keys[index].state == .disabled {

@@ -14,20 +14,20 @@ import Testing
         let subject = KeyID(rawValue: 0xa)
         switch state {
         case .staged:
-            try ring.rotate(newID: KeyID(rawValue: 1), sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: false)
+            try ring.rotate(newID: KeyID(rawValue: 1), sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: false)
             try ring.add(id: subject, sealedSecret: sealed, at: now)
         case .primary:
-            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: false)
+            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: false)
         case .retiring, .expired:
-            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: false)
+            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: false)
             try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: sealed, at: now,
-                            lastLinkExpiry: state == .retiring ? now + 86_400 : now - 86_400, emergency: false)
+                            lastSignedExpiry: state == .retiring ? now + 86_400 : now - 86_400, emergency: false)
         case .disabled:
-            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: false)
-            try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: sealed, at: now, lastLinkExpiry: now + 86_400, emergency: true)
+            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: false)
+            try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: sealed, at: now, lastSignedExpiry: now + 86_400, emergency: true)
         case .destroyed:
-            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: false)
-            try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: sealed, at: now, lastLinkExpiry: nil, emergency: true)
+            try ring.rotate(newID: subject, sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: false)
+            try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: sealed, at: now, lastSignedExpiry: nil, emergency: true)
             try ring.destroy(subject, at: now)
         }
         #expect(ring.effectiveState(of: ring.key(subject)!, at: now + 3_600) == state)
@@ -52,7 +52,7 @@ import Testing
         let later = Self.now + 3_600
         do {
             switch operation {
-            case .promote: try ring.promote(id, at: later, lastLinkExpiry: nil)
+            case .promote: try ring.promote(id, at: later, lastSignedExpiry: nil)
             case .disable: try ring.disable(id, at: later)
             case .enable: try ring.enable(id, at: later)
             case .destroy: try ring.destroy(id, at: later)
@@ -70,12 +70,12 @@ import Testing
     @Test func rotationRetiresAndEmergencyRotationDisables() throws {
         var ring = KeyRing(keys: [])
         let first = KeyID(rawValue: 1), second = KeyID(rawValue: 2), third = KeyID(rawValue: 3)
-        try ring.rotate(newID: first, sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: false)
-        try ring.rotate(newID: second, sealedSecret: Self.sealed, at: Self.now + 10, lastLinkExpiry: Self.now + 500, emergency: false)
+        try ring.rotate(newID: first, sealedSecret: Self.sealed, at: Self.now, lastSignedExpiry: nil, emergency: false)
+        try ring.rotate(newID: second, sealedSecret: Self.sealed, at: Self.now + 10, lastSignedExpiry: Self.now + 500, emergency: false)
         #expect(ring.key(first)?.state == .retiring)
         #expect(ring.key(first)?.verifiesUntil == Self.now + 500)
         #expect(ring.primary?.id == second)
-        try ring.rotate(newID: third, sealedSecret: Self.sealed, at: Self.now + 20, lastLinkExpiry: nil, emergency: true)
+        try ring.rotate(newID: third, sealedSecret: Self.sealed, at: Self.now + 20, lastSignedExpiry: nil, emergency: true)
         #expect(ring.key(second)?.state == .disabled)
         #expect(ring.primary?.id == third)
         // Enabling the emergency-disabled key brings it back as retiring, never as primary.
@@ -87,13 +87,13 @@ import Testing
     @Test func keyIDsAreNeverReused() throws {
         var ring = KeyRing(keys: [])
         let id = KeyID(rawValue: 1)
-        try ring.rotate(newID: id, sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: false)
-        try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: true)
+        try ring.rotate(newID: id, sealedSecret: Self.sealed, at: Self.now, lastSignedExpiry: nil, emergency: false)
+        try ring.rotate(newID: KeyID(rawValue: 2), sealedSecret: Self.sealed, at: Self.now, lastSignedExpiry: nil, emergency: true)
         try ring.destroy(id, at: Self.now)
         let before = ring
         #expect(throws: PortalLinksError.self) { try ring.add(id: id, sealedSecret: Self.sealed, at: Self.now) }
         #expect(throws: PortalLinksError.self) {
-            try ring.rotate(newID: id, sealedSecret: Self.sealed, at: Self.now, lastLinkExpiry: nil, emergency: false)
+            try ring.rotate(newID: id, sealedSecret: Self.sealed, at: Self.now, lastSignedExpiry: nil, emergency: false)
         }
         #expect(ring == before)
     }

@@ -99,7 +99,7 @@ import Testing
                             _ = try await handle.updateRing(actor: "tester", at: Sample.now) { ring, context in
                                 guard ring.keys.count == 1 else { throw PortalLinksError(.conflict, "the ring changed meanwhile") }
                                 try ring.rotate(newID: KeyID(rawValue: UInt32(10 + index)), sealedSecret: Sample.sealed, at: Sample.now,
-                                                lastLinkExpiry: context.primaryLastLinkExpiry, emergency: false)
+                                                lastSignedExpiry: context.primaryLastLinkExpiry, emergency: false)
                                 return [AuditEvent("key.rotate", "key \(10 + index)")]
                             }
                             return true

@@ -120,7 +120,7 @@ enum Sample {
     static func rotate(_ store: any LinkStore, id: UInt32, at now: Int64 = now, emergency: Bool = false) async throws -> KeyRing {
         try await store.updateRing(actor: "tester", at: now) { ring, context in
             try ring.rotate(newID: KeyID(rawValue: id), sealedSecret: sealed, at: now,
-                            lastLinkExpiry: context.primaryLastLinkExpiry, emergency: emergency)
+                            lastSignedExpiry: context.primaryLastLinkExpiry, emergency: emergency)
             return [AuditEvent("key.rotate", "key \(KeyID(rawValue: id))")]
         }
     }

@@ -77,9 +77,10 @@ import Testing
         let home = try TestHome()
         defer { home.remove() }
         let installation = try await home.open()
-        let link = try await installation.issue(IssueRequest(clientID: .text("acme"), expiresAt: home.clock.now + 3_600))
+        // A link for two days: the key verifies until it expires (longer than any session it signed could last).
+        let link = try await installation.issue(IssueRequest(clientID: .text("acme"), expiresAt: home.clock.now + 2 * 86_400))
         try await installation.rotateKeys()
-        home.clock.advance(by: 3_600 + 61)
+        home.clock.advance(by: 2 * 86_400 + 61)
         let ring = try await installation.ring()
         #expect(ring.effectiveState(of: ring.key(link.claims.keyID)!, at: home.clock.now) == .expired)
         #expect(try await installation.loadVerifier().verify(link.token, at: home.clock.now).reason == .keyExpired)

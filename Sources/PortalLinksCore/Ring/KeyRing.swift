@@ -9,7 +9,7 @@ public struct KeyRing: Sendable, Equatable {
 
     public func key(_ id: KeyID) -> KeyRecord? { keys.first { $0.id == id } }
 
-    /// A retiring key becomes expired on its own once its last link's expiry and the leeway have passed.
+    /// A retiring key becomes expired on its own once the last expiry of what it signed and the leeway have passed.
     public static func effectiveState(_ state: KeyState, verifiesUntil: Int64?, at now: Int64, leeway: Int64) -> KeyState {
         if state == .retiring, let verifiesUntil, now > verifiesUntil + leeway { return .expired }
         return state
@@ -25,9 +25,10 @@ public struct KeyRing: Sendable, Equatable {
         keys.append(KeyRecord(id: id, state: .staged, createdAt: now, sealedSecret: sealedSecret))
     }
 
-    /// Makes a staged key primary; the old primary retires, verifying until `lastLinkExpiry` (the expiry of
-    /// the last link it signed). With `emergency`, the old primary is disabled instead and its links stop working.
-    public mutating func promote(_ id: KeyID, at now: Int64, lastLinkExpiry: Int64?, emergency: Bool = false)
+    /// Makes a staged key primary; the old primary retires, verifying until `lastSignedExpiry`: the latest expiry of
+    /// anything it signed (links, sessions, reset tokens; `Installation.lastSignedExpiry`). With `emergency`, the
+    /// old primary is disabled instead and everything it signed stops working.
+    public mutating func promote(_ id: KeyID, at now: Int64, lastSignedExpiry: Int64?, emergency: Bool = false)
         throws(PortalLinksError)
     {
         let index = try indexOf(id)
@@ -36,7 +37,7 @@ public struct KeyRing: Sendable, Equatable {
         }
         if let old = keys.firstIndex(where: { $0.state == .primary }) {
             keys[old].retiredAt = now
-            keys[old].verifiesUntil = max(lastLinkExpiry ?? now, now)
+            keys[old].verifiesUntil = max(lastSignedExpiry ?? now, now)
             if emergency {
                 keys[old].state = .disabled
                 keys[old].stateBeforeDisable = .retiring
@@ -49,11 +50,11 @@ public struct KeyRing: Sendable, Equatable {
     }
 
     /// Adds a new key and promotes it in one step.
-    public mutating func rotate(newID: KeyID, sealedSecret: [UInt8], at now: Int64, lastLinkExpiry: Int64?,
+    public mutating func rotate(newID: KeyID, sealedSecret: [UInt8], at now: Int64, lastSignedExpiry: Int64?,
                                 emergency: Bool) throws(PortalLinksError) {
         var next = self
         try next.add(id: newID, sealedSecret: sealedSecret, at: now)
-        try next.promote(newID, at: now, lastLinkExpiry: lastLinkExpiry, emergency: emergency)
+        try next.promote(newID, at: now, lastSignedExpiry: lastSignedExpiry, emergency: emergency)
         self = next
     }
 
