@@ -210,6 +210,13 @@ extension PostgresLinkStore {
                 CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)
                 """)
             let applied = Set(try await connection.rows("SELECT version FROM schema_migrations").map { try $0.decode(Int32.self) })
+            // A newer release's tables and rows are not this release's to write: refuse, naming both versions.
+            if let newest = applied.max(), let known = migrations.last?.version, newest > known {
+                throw PortalLinksError(.conflict, """
+                    the store \(location) has schema version \(newest), newer than this release's \(known): use the \
+                    release that migrated it, or a newer one
+                    """)
+            }
             for migration in migrations where !applied.contains(migration.version) {
                 try await connection.run("BEGIN")
                 do {

@@ -16,6 +16,7 @@ public final class PostgresLinkStore: LinkStore {
     /// For the store's own messages. PostgresNIO gets none: at trace level it logs protocol messages, which
     /// carry password hashes and sealed keys.
     let logger: Logger
+    let writerLockTimeoutSeconds: Int
     private let running: Task<Void, Never>
 
     /// How long connecting, TLS and authentication may take before the server counts as unreachable.
@@ -23,6 +24,8 @@ public final class PostgresLinkStore: LinkStore {
     /// The transaction-level advisory lock every write holds (`pg_advisory_xact_lock`), and the session-level
     /// one migrations hold. Arbitrary constants, the same in every process of the installation.
     static let writerLock: Int64 = 0x504C_5752_4954_4552
+    /// How long a write waits for another writer by default, as `SQLiteLinkStore`'s busy timeout.
+    public static let defaultWriterLockTimeoutSeconds = 15
     static let migrationLock: Int64 = 0x504C_4D49_4752_4154
     /// The NOTIFY channel of generation changes.
     static let changesChannel = "portal_links_changes"
@@ -35,17 +38,19 @@ public final class PostgresLinkStore: LinkStore {
         try await open(location: PostgresStoreURL(parsing: url, environment: environment), logger: logger)
     }
 
-    public static func open(location: PostgresStoreURL, logger: Logger) async throws -> PostgresLinkStore {
+    public static func open(location: PostgresStoreURL, logger: Logger,
+                            writerLockTimeoutSeconds: Int = defaultWriterLockTimeoutSeconds) async throws -> PostgresLinkStore {
         try await migrate(location, logger: logger)
-        return PostgresLinkStore(location: location, logger: logger)
+        return PostgresLinkStore(location: location, logger: logger, writerLockTimeoutSeconds: writerLockTimeoutSeconds)
     }
 
-    private init(location: PostgresStoreURL, logger: Logger) {
+    private init(location: PostgresStoreURL, logger: Logger, writerLockTimeoutSeconds: Int) {
+        self.writerLockTimeoutSeconds = writerLockTimeoutSeconds
         self.location = location
         self.logger = logger
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
-            database: location.database, tls: Self.clientTLS(location.sslMode))
+            database: location.database, tls: Self.clientTLS(location))
         configuration.options.connectTimeout = .seconds(Int64(Self.connectTimeoutSeconds))
         let client = PostgresClient(configuration: configuration, backgroundLogger: Self.quiet)
         self.client = client
@@ -69,7 +74,16 @@ public final class PostgresLinkStore: LinkStore {
     /// taken while waiting for it. COMMIT or ROLLBACK releases the lock.
     func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction("BEGIN ISOLATION LEVEL READ COMMITTED") { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.writerLock))")
+            // As long as SQLite's busy timeout, and no longer: a writer stuck behind another gets a clear error.
+            try await connection.run(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = '\(writerLockTimeoutSeconds)s'"))
+            do {
+                try await connection.run("SELECT pg_advisory_xact_lock(\(Self.writerLock))")
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == SQLState.lockNotAvailable {
+                throw PortalLinksError(.busy, """
+                    another writer held the store's write lock for \(writerLockTimeoutSeconds) s; try again
+                    """)
+            }
+            try await connection.run("SET LOCAL lock_timeout = 0")
             return try await body(connection)
         }
     }

@@ -14,6 +14,7 @@ public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
 /// SQLSTATE values the store acts on.
 enum SQLState {
     static let uniqueViolation = "23505"
+    static let lockNotAvailable = "55P03"
     static let invalidCatalogName = "3D000"
     static let invalidPassword = "28P01"
     static let invalidAuthorization = "28000"

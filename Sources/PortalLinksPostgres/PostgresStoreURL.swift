@@ -1,6 +1,6 @@
 import PortalLinksCore
 
-/// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]`, also spelled
+/// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]]`, also spelled
 /// `postgresql://`, with percent-encoding in the user, password and database. Without a password in the URL,
 /// `$PGPASSWORD` is used, as libpq does.
 ///
@@ -13,6 +13,9 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var database: String
     public var sslMode: SSLMode
+    /// With `verify-full`: the PEM file of the certificate authorities to check the server's certificate against
+    /// (libpq's `sslrootcert`), instead of the system's.
+    public var rootCertificateFile: String?
 
     /// How the connection is encrypted, after libpq's `sslmode`.
     public enum SSLMode: String, Sendable, CaseIterable {
@@ -20,9 +23,11 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
         case disable
         /// TLS when the server offers it, unverified; the default, as in libpq.
         case prefer
-        /// TLS or no connection; the certificate is not checked (libpq's meaning).
+        /// TLS or no connection, but the certificate is not checked (libpq's meaning): it encrypts, and does
+        /// not tell who answers. Use `verify-full` where the network is not trusted.
         case require
-        /// TLS with the certificate checked against the system's trusted roots and the host name.
+        /// TLS with the certificate checked against `sslrootcert` (or the system's trusted roots) and the host
+        /// name. The recommended mode.
         case verifyFull = "verify-full"
     }
 
@@ -73,10 +78,12 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
             throw Self.invalid("the store URL names no database, or more than one path segment")
         }
         database = name
-        sslMode = try Self.parseSSLMode(query)
+        (sslMode, rootCertificateFile) = try Self.parseParameters(query)
     }
 
-    public init(user: String, password: String?, host: String, port: Int = defaultPort, database: String, sslMode: SSLMode = .prefer) {
+    public init(user: String, password: String?, host: String, port: Int = defaultPort, database: String, sslMode: SSLMode = .prefer,
+                rootCertificateFile: String? = nil) {
+        self.rootCertificateFile = rootCertificateFile
         self.user = user
         self.password = password
         self.host = host
@@ -124,19 +131,30 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
         return (String(hostText), port)
     }
 
-    private static func parseSSLMode(_ query: Substring) throws -> SSLMode {
+    private static func parseParameters(_ query: Substring) throws -> (SSLMode, String?) {
         var mode = SSLMode.prefer
+        var rootCertificateFile: String?
         for parameter in query.split(separator: "&") {
             let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard pair[0] == "sslmode" else {
-                throw invalid("the store URL takes only the sslmode parameter")
+            switch pair[0] {
+            case "sslmode":
+                guard pair.count == 2, let parsed = SSLMode(rawValue: String(pair[1])) else {
+                    throw invalid("sslmode takes " + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                mode = parsed
+            case "sslrootcert":
+                guard pair.count == 2, let path = percentDecoded(pair[1]), !path.isEmpty else {
+                    throw invalid("sslrootcert takes the path of a PEM file")
+                }
+                rootCertificateFile = path
+            default:
+                throw invalid("the store URL takes only the sslmode and sslrootcert parameters")
             }
-            guard pair.count == 2, let parsed = SSLMode(rawValue: String(pair[1])) else {
-                throw invalid("sslmode takes " + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            mode = parsed
         }
-        return mode
+        if rootCertificateFile != nil, mode != .verifyFull {
+            throw invalid("sslrootcert is for sslmode=verify-full, the only mode that checks the certificate")
+        }
+        return (mode, rootCertificateFile)
     }
 
     /// Decodes %XX escapes as UTF-8; nil for a malformed escape or bytes that are not UTF-8.

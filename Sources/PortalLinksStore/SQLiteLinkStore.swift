@@ -20,7 +20,21 @@ public final class SQLiteLinkStore: LinkStore {
         // Opening the pool switches the file to WAL mode and sets the writer back to NORMAL, which syncs at
         // checkpoints only: a write answered as done could be lost with the machine. Every commit is synced.
         try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        try Self.refuseNewerSchema(pool, path: path)
         try Self.migrator.migrate(pool)
+    }
+
+    /// A store a newer release has migrated holds tables and rows this release does not know how to keep
+    /// consistent: refused, naming both schema versions, rather than written to.
+    private static func refuseNewerSchema(_ pool: DatabasePool, path: String) throws {
+        let known = migrator.migrations
+        let applied = try pool.read { try migrator.appliedIdentifiers($0) }
+        let unknown = applied.subtracting(known).sorted()
+        guard let newest = unknown.last else { return }
+        throw PortalLinksError(.conflict, """
+            the store \(path) has schema version "\(newest)", newer than this release's "\(known.last ?? "none")": \
+            use the release that migrated it, or a newer one
+            """)
     }
 
     /// One `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two writers never both read

@@ -53,6 +53,29 @@ import Testing
     }
 }
 
+/// A store a newer release migrated is refused with one message naming both schema versions, and left as it was.
+@Suite struct NewerSchemaTests {
+    @Test(arguments: StoreKind.allCases)
+    func aStoreFromANewerReleaseIsRefused(kind: StoreKind) async throws {
+        try await kind.withStore { fixture in
+            _ = try await Sample.rotate(fixture.store, id: 1)
+            await fixture.store.close()
+            switch kind {
+            case .sqlite:
+                let queue = try DatabaseQueue(path: fixture.path)
+                try await queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9 from the future')") }
+                try queue.close()
+            case .postgres:
+                let database = try #require(TestPostgres.server).with(database: fixture.path)
+                try await TestPostgres.administer(database, "INSERT INTO schema_migrations (version, applied_at) VALUES (9, 0)")
+            }
+            let error = try await #require(throws: PortalLinksError.self) { _ = try await fixture.reopen() }
+            #expect(error.message.contains(kind == .sqlite ? "\"v9 from the future\"" : "version 9"), "\(error.message)")
+            #expect(error.message.contains(kind == .sqlite ? "\"v4 one spelling\"" : "release's 2"), "\(error.message)")
+        }
+    }
+}
+
 /// Takes a store back to schema version 3 and writes rows as an older release could have.
 enum Legacy {
     static func rollBack(_ kind: StoreKind, _ fixture: StoreFixture, _ statements: [String]) async throws {

@@ -29,6 +29,12 @@ import Testing
                 == PostgresStoreURL(user: "u", password: "", host: "::1", port: 5433, database: "db", sslMode: .disable))
         #expect(try PostgresStoreURL(parsing: "postgres://u:p@w@h/db").password == "p@w", "the last @ ends the user information")
         #expect(try PostgresStoreURL(parsing: "POSTGRES://u@h/db?sslmode=verify-full").sslMode == .verifyFull)
+        let verified = try PostgresStoreURL(parsing: "postgres://u@h/db?sslmode=verify-full&sslrootcert=/etc/pki/db%20ca.pem")
+        #expect(verified.sslMode == .verifyFull && verified.rootCertificateFile == "/etc/pki/db ca.pem")
+        for refused in ["postgres://u@h/db?sslmode=require&sslrootcert=/ca.pem", "postgres://u@h/db?sslrootcert=",
+                        "postgres://u@h/db?sslmode=verify-full&sslcert=/c.pem"] {
+            #expect(throws: PortalLinksError.self) { _ = try PostgresStoreURL(parsing: refused) }
+        }
     }
 
     @Test(arguments: [
@@ -189,6 +195,30 @@ import Testing
             let kim = try await fixture.store.account(email: EmailAddress(normalized: "kim@example.com"))
             #expect(kim?.clientID.description == "acme")
         }
+    }
+
+    /// A writer waits for another's lock as long as SQLite's busy timeout would, then gets one clear error,
+    /// and the store works again once the lock is free.
+    @Test(.enabled(if: hasServer)) func aWriterStuckBehindAnotherGetsAClearErrorInTime() async throws {
+        let database = try await TestPostgres.createDatabase()
+        let store = try await PostgresLinkStore.open(location: database, logger: TestPostgres.logger, writerLockTimeoutSeconds: 1)
+        let holder = try await TestPostgres.connect(database)
+        do {
+            try await holder.query("BEGIN", logger: TestPostgres.logger)
+            try await holder.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(0x504C_5752_4954_4552 as Int64))"),
+                                   logger: TestPostgres.logger)
+            let started = ContinuousClock.now
+            let error = try await #require(throws: PortalLinksError.self) { _ = try await Sample.rotate(store, id: 1) }
+            #expect(error.code == .busy && error.message.contains("write lock"))
+            #expect(ContinuousClock.now - started < .seconds(5))
+            try await holder.query("ROLLBACK", logger: TestPostgres.logger)
+            _ = try await Sample.rotate(store, id: 1)
+        } catch {
+            Issue.record(error)
+        }
+        try? await holder.close()
+        await store.close()
+        try await TestPostgres.dropDatabase(database)
     }
 
     // MARK: Listening
