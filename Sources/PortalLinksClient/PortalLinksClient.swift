@@ -142,13 +142,21 @@ public final class PortalLinksClient: Sendable {
         let deadline = configuration.callTimeout.map { UInt32(clamping: $0.nanoseconds / 1_000_000) } ?? 0
         for attempt in 0..<2 {
             let connection = try await connections.connection()
+            let frame: Frame
             do {
-                let frame = try await connection.connection.call(method, payload: payload, deadlineMilliseconds: deadline)
-                return try Self.decode(frame)
+                frame = try await connection.connection.call(method, payload: payload, deadlineMilliseconds: deadline)
             } catch let error as PortalLinksClientError where error.code == .unavailable && !connection.connection.isActive {
                 await connections.discard(connection)
                 if !idempotent || attempt == 1 { throw error }
+                continue
             }
+            if StatusCode(rawValue: frame.header.code) == .unavailable {
+                // A node shutting down answers UNAVAILABLE until it closes: new calls go to a new connection
+                // (through a balancer, to another node); calls in flight on this one finish, and the server
+                // closes it once they have.
+                await connections.retire(connection)
+            }
+            return try Self.decode(frame)
         }
         throw PortalLinksClientError.unavailable("unreachable")
     }
@@ -202,6 +210,11 @@ actor ConnectionManager {
         } catch {
             throw PortalLinksClientError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(PortalLinksClientError.reason(error))")
         }
+    }
+
+    /// Takes `connection` out of use for new calls without closing it.
+    func retire(_ connection: Authenticated) {
+        if current?.connection === connection.connection { current = nil }
     }
 
     func discard(_ connection: Authenticated) async {

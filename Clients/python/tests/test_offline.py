@@ -398,6 +398,41 @@ def test_an_unavailable_answer_sends_the_next_call_to_a_new_connection() -> None
         assert server.connections == 2
 
 
+def _unavailable_while_an_earlier_call_is_in_flight(sock: socket.socket, index: int) -> None:
+    # The first connection, like a draining node: a call in flight is answered after a later call got UNAVAILABLE.
+    if index == 0:
+        first = read_request(sock)
+        second = read_request(sock)
+        assert first is not None and second is not None
+        answer(sock, second[1], error_pb2.Error(message="the server is shutting down").SerializeToString(), status=14)
+        time.sleep(0.2)
+        answer(sock, first[1], SERVING)
+        read_request(sock)  # until the client goes
+        return
+    while True:
+        request = read_request(sock)
+        if request is None:
+            return
+        answer(sock, request[1], SERVING)
+
+
+def test_the_async_client_retires_an_unavailable_connection_and_lets_its_calls_finish() -> None:
+    with FakeServer(_hello_then(_unavailable_while_an_earlier_call_is_in_flight)) as server:
+
+        async def main() -> None:
+            async with AsyncClient("127.0.0.1", server.port, "key") as c:
+                in_flight = asyncio.ensure_future(c.health())
+                await asyncio.sleep(0.05)
+                with pytest.raises(portal_links.Unavailable, match="shutting down"):
+                    await c.health()
+                # New calls go to a new connection; the one in flight on the retired connection still gets its answer.
+                assert await c.health() is portal_links.ServingStatus.SERVING
+                assert await in_flight is portal_links.ServingStatus.SERVING
+
+        asyncio.run(main())
+        assert server.connections == 2
+
+
 def test_a_drop_during_verify_many() -> None:
     def serve(sock: socket.socket, index: int) -> None:
         for _ in range(30 if index == 0 else 10**9):

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from . import _api, _wire
 from ._wire import HEADER, HEADER_SIZE, Method, ProtocolViolation
 from .client import DEFAULT_DEPTH, describe
-from .errors import DeadlineExceeded, Unavailable
+from .errors import DeadlineExceeded, StatusCode, Unavailable
 from .models import (
     Account,
     Caller,
@@ -451,6 +451,11 @@ class AsyncClient:
     async def _invoke(self, method: int, payload: bytes, answer: Callable[[int, bytes], T]) -> T:
         protocol = await self._ensure()
         status, body = await protocol.call(method, payload, self.timeout)
+        if status == StatusCode.UNAVAILABLE and self._protocol is protocol:
+            # A node shutting down answers UNAVAILABLE until it closes: retire its connection for new calls (the
+            # next connects afresh, through a balancer to another node) and let the calls in flight on it finish;
+            # the server closes it once they have.
+            self._protocol = None
         return answer(status, body)
 
     # --- calls ----------------------------------------------------------------------------------------------
