@@ -10,6 +10,14 @@ extension PostgresLinkStore {
     }
 
     static func dump(_ connection: PostgresConnection) async throws -> StoreDump {
+        var columns: [String: [String]] = [:]
+        for row in try await connection.rows("""
+            SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()
+            """) {
+            let (table, column) = try row.decode((String, String).self)
+            columns[table, default: []].append(column)
+        }
+        try StoreSchema.checkColumns { columns[$0] ?? [] }
         var tables: [String: [[StoreValue]]] = [:]
         for table in StoreSchema.tables {
             // Text keys in byte order, as SQLite sorts them, whatever the database's locale.

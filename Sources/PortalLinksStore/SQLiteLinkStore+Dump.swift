@@ -6,6 +6,7 @@ extension SQLiteLinkStore {
     /// Every table in one read transaction, so the copy is of one moment even while servers run.
     public func dump() async throws -> StoreDump {
         try await pool.read { db in
+            try StoreSchema.checkColumns { table in try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] } }
             var tables: [String: [[StoreValue]]] = [:]
             for table in StoreSchema.tables {
                 tables[table.name] = try Row.fetchAll(db, sql: StoreSchema.select(table)).map { row in

@@ -1,3 +1,5 @@
+import PortalLinksCore
+
 /// Everything a store holds, table by table, in one consistent read: what `migrate-store` copies from one
 /// store to another and compares afterwards. Secrets stay as stored (key material sealed, passwords hashed).
 public struct StoreDump: Sendable, Equatable {
@@ -71,6 +73,21 @@ public enum StoreSchema {
             ("caller", .text), ("result", .text),
         ]),
     ]
+
+    /// Refuses a store whose tables do not have exactly the columns listed here (a newer schema, a column added
+    /// by hand): a copy would drop what the list lacks. `live` gives a table's columns as the store has them.
+    public static func checkColumns(against live: (String) throws -> [String]) throws {
+        for table in tables {
+            let listed = table.columns.map(\.name)
+            let actual = try live(table.name)
+            guard Set(actual) == Set(listed) else {
+                throw PortalLinksError(.conflict, """
+                    the store's \(table.name) table has the columns \(actual.sorted().joined(separator: ", ")), not the \
+                    \(listed.sorted().joined(separator: ", ")) this release copies: use the release that made the store
+                    """)
+            }
+        }
+    }
 
     /// `SELECT` of a table's columns in key order.
     public static func select(_ table: Table) -> String {

@@ -15,7 +15,10 @@ import Testing
         let server = try await DrainingServer.start()
         let client = try PortalLinksClient(configuration: .init(host: "127.0.0.1", port: server.port, apiKey: "plk_test"))
         async let inFlight = client.health()
-        try await Task.sleep(for: .milliseconds(100))
+        // The first call must be the one the server holds: wait until it has arrived.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !server.holdsACall, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.holdsACall)
         await #expect(throws: PortalLinksClientError.self) { _ = try await client.health() }
         #expect(try await client.health() == .serving, "a new connection")
         #expect(try await inFlight == .serving, "the call in flight on the retired connection was answered")
@@ -32,6 +35,7 @@ final class DrainingServer: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     private static let opened = NIOLockedValueBox(0)
+    private static let holding = NIOLockedValueBox(false)
     let index: Int
     private var held: FrameHeader?
 
@@ -41,10 +45,12 @@ final class DrainingServer: ChannelInboundHandler, @unchecked Sendable {
         let channel: any Channel
         let port: Int
         var connections: Int { DrainingServer.opened.withLockedValue { $0 } }
+        var holdsACall: Bool { DrainingServer.holding.withLockedValue { $0 } }
     }
 
     static func start() async throws -> Running {
         opened.withLockedValue { $0 = 0 }
+        holding.withLockedValue { $0 = false }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -63,6 +69,7 @@ final class DrainingServer: ChannelInboundHandler, @unchecked Sendable {
             answer(context, header, .ok, PortalLinks_V1_HelloResponse())
         } else if index == 0, held == nil {
             held = header
+            Self.holding.withLockedValue { $0 = true }
         } else if index == 0, let first = held {
             var error = PortalLinks_V1_Error()
             error.message = "the server is shutting down"

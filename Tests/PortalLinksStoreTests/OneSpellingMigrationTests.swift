@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksPostgres
 import PortalLinksStore
 import PostgresNIO
 import Testing
@@ -72,6 +73,33 @@ import Testing
             let error = try await #require(throws: PortalLinksError.self) { _ = try await fixture.reopen() }
             #expect(error.message.contains(kind == .sqlite ? "\"v9 from the future\"" : "version 9"), "\(error.message)")
             #expect(error.message.contains(kind == .sqlite ? "\"v4 one spelling\"" : "release's 2"), "\(error.message)")
+        }
+    }
+}
+
+/// migrate-store copies the columns `StoreSchema` lists; a store with others is refused rather than copied short.
+@Suite struct DumpColumnsTests {
+    @Test(arguments: StoreKind.allCases)
+    func aColumnTheCopyDoesNotKnowIsRefused(kind: StoreKind) async throws {
+        try await kind.withStore { fixture in
+            _ = try await Sample.link(fixture.store)
+            func dump() async throws -> StoreDump {
+                if let sqlite = fixture.store as? SQLiteLinkStore { return try await sqlite.dump() }
+                return try await (fixture.store as! PostgresLinkStore).dump()
+            }
+            #expect(try await dump().tables["links"]?.count == 1)
+            let statement = "ALTER TABLE links ADD COLUMN notes TEXT"
+            switch kind {
+            case .sqlite:
+                let queue = try DatabaseQueue(path: fixture.path)
+                try await queue.write { try $0.execute(sql: statement) }
+                try queue.close()
+            case .postgres:
+                try await TestPostgres.administer(try #require(TestPostgres.server).with(database: fixture.path),
+                                                  PostgresQuery(unsafeSQL: statement))
+            }
+            let error = try await #require(throws: PortalLinksError.self) { _ = try await dump() }
+            #expect(error.message.contains("links table") && error.message.contains("notes"), "\(error.message)")
         }
     }
 }
