@@ -15,12 +15,7 @@ import Testing
     ]
 
     func borrowed(_ verifier: LinkVerifier, _ token: String) -> LinkVerification {
-        var token = token
-        return token.withUTF8 { utf8 in
-            var result: LinkVerification?
-            verifier.withVerification(utf8: utf8, at: now) { result = $0.owned }
-            return result!
-        }
+        verifier.borrowedVerification(token, at: now)
     }
 
     @Test(arguments: clients)

@@ -38,3 +38,15 @@ struct TestRing {
         return LinkToken.sign(claims, with: signer(id)).token
     }
 }
+
+extension LinkVerifier {
+    /// The allocation-free path's outcome, made owned for comparing.
+    func borrowedVerification(_ token: String, at now: Int64) -> LinkVerification {
+        var token = token
+        return token.withUTF8 { utf8 in
+            var result: LinkVerification?
+            withVerification(utf8: utf8, at: now) { result = $0.owned }
+            return result!
+        }
+    }
+}

@@ -313,16 +313,20 @@ def test_no_answer_to_hello_is_unavailable() -> None:
         asyncio.run(main())
 
 
-def _close_when_idle_then_serve(sock: socket.socket, index: int) -> None:
-    """The first connection is closed by the server as soon as the Hello is answered (as an idle one would be);
-    later ones answer health checks."""
-    if index == 0:
-        return
+def _serve_health(sock: socket.socket) -> None:
+    """Answers every call SERVING until the client goes."""
     while True:
         request = read_request(sock)
         if request is None:
             return
         answer(sock, request[1], SERVING)
+
+
+def _close_when_idle_then_serve(sock: socket.socket, index: int) -> None:
+    """The first connection is closed by the server as soon as the Hello is answered (as an idle one would be);
+    later ones answer health checks."""
+    if index != 0:
+        _serve_health(sock)
 
 
 def test_a_connection_the_server_closed_is_replaced_before_the_next_call() -> None:
@@ -409,11 +413,7 @@ def _unavailable_while_an_earlier_call_is_in_flight(sock: socket.socket, index: 
         answer(sock, first[1], SERVING)
         read_request(sock)  # until the client goes
         return
-    while True:
-        request = read_request(sock)
-        if request is None:
-            return
-        answer(sock, request[1], SERVING)
+    _serve_health(sock)
 
 
 def test_the_async_client_retires_an_unavailable_connection_and_lets_its_calls_finish() -> None:
