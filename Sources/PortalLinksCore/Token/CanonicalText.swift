@@ -23,7 +23,11 @@ public enum CanonicalText {
     /// Whether valid UTF-8 `bytes` are in NFC. Allocates nothing.
     @inline(__always)
     static func isNFC(utf8 bytes: UnsafeRawBufferPointer) -> Bool {
-        if UTF8Text.isASCII(bytes) { return true }
+        UTF8Text.isASCII(bytes) || isNonASCIINFC(bytes)
+    }
+
+    @inline(never)
+    private static func isNonASCIINFC(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var span = UTF8Span(unchecked: bytes.assumingMemoryBound(to: UInt8.self).span)
         return span.checkForNFC(quickCheck: false)
     }

@@ -73,21 +73,43 @@ public struct LinkVerifier: Sendable {
         guard token.count <= LinkToken.maximumCharacters,
               let decodedCount = Base64URL.decodedCount(ofCharacterCount: token.count)
         else { return body(.refused(.malformed)) }
-        // One block on the stack: the decoded token, then room for its client ID in NFC should it need it.
-        let canonicalCount = CanonicalText.maximumNFCBytes(of: ClientID.maximumTextBytes)
-        withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes + canonicalCount, alignment: 8) { block in
-            let buffer = UnsafeMutableRawBufferPointer(rebasing: block[..<LinkToken.maximumBytes])
-            let scratch = UnsafeMutableRawBufferPointer(rebasing: block[LinkToken.maximumBytes...])
+        withUnsafeTemporaryAllocation(byteCount: LinkToken.maximumBytes, alignment: 8) { buffer in
             guard let count = Base64URL.decode(token, into: buffer), count == decodedCount else {
                 return body(.refused(.malformed))
             }
-            body(verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), scratch: scratch, at: now))
+            let outcome = verify(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]), at: now)
+            if case .text(let client)? = outcome.claims?.clientID, !CanonicalText.isNFC(utf8: client) {
+                return withClientInNFC(outcome, client: client, at: now, body)
+            }
+            body(outcome)
         }
     }
 
+    /// A link signed before client IDs were kept in NFC may spell its client otherwise: it answers, and is
+    /// revoked or disabled, as the one client of that spelling. Only such links pay for building a string; the
+    /// hot path keeps none of this code.
+    @inline(never)
+    private func withClientInNFC(_ outcome: BorrowedLinkVerification, client: UnsafeRawBufferPointer, at now: Int64,
+                                 _ body: (BorrowedLinkVerification) -> Void) {
+        withUnsafeTemporaryAllocation(byteCount: CanonicalText.maximumNFCBytes(of: ClientID.maximumTextBytes), alignment: 1) { scratch in
+            guard let count = CanonicalText.writeNFC(of: client, into: scratch) else { return body(.refused(.malformed)) }
+            body(respelled(outcome, client: UnsafeRawBufferPointer(rebasing: scratch[..<count]), at: now))
+        }
+    }
+
+    /// `outcome` with its client ID in NFC, its revocation checks made again under that spelling.
+    private func respelled(_ outcome: BorrowedLinkVerification, client: UnsafeRawBufferPointer,
+                           at now: Int64) -> BorrowedLinkVerification {
+        guard let claims = outcome.claims?.with(clientID: .text(client)), let linkID = outcome.linkID else { return outcome }
+        let reason: VerifyReason? =
+            if outcome.reason == nil || outcome.reason == .clientRevoked || outcome.reason == .clientDisabled {
+                revocationReason(linkID: linkID, clientID: claims.clientID, issuedAt: claims.issuedAt)
+            } else { outcome.reason }
+        return BorrowedLinkVerification(reason: reason, claims: claims, linkID: linkID)
+    }
+
     @inline(__always)
-    private func verify(bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
-                        at now: Int64) -> BorrowedLinkVerification {
+    private func verify(bytes: UnsafeRawBufferPointer, at now: Int64) -> BorrowedLinkVerification {
         guard bytes.count >= 1 else { return .refused(.malformed) }
         guard bytes[0] == LinkToken.version else { return .refused(.unsupportedVersion) }
         guard bytes.count >= LinkToken.minimumCount else { return .refused(.malformed) }
@@ -107,13 +129,7 @@ public struct LinkVerifier: Sendable {
         guard table.isValidTag(tag, authenticating: message, entry: entry) else { return .refused(.badSignature) }
 
         let linkID = LinkToken.linkIDFromTag(tag)
-        guard var claims = LinkToken.parseFields(message) else { return .refused(.malformed) }
-        // A link signed before client IDs were kept in NFC may spell its client otherwise; it answers, and is
-        // revoked or disabled, as the one client of that spelling. Only such links pay for building a string.
-        if case .text(let text) = claims.clientID, !CanonicalText.isNFC(utf8: text) {
-            guard let count = CanonicalText.writeNFC(of: text, into: scratch) else { return .refused(.malformed) }
-            claims = claims.with(clientID: .text(UnsafeRawBufferPointer(rebasing: scratch[..<count])))
-        }
+        guard let claims = LinkToken.parseFields(message) else { return .refused(.malformed) }
         let reason: VerifyReason? =
             if now < claims.issuedAt - leeway { .notYetValid }
             else if now > claims.expiresAt + leeway { .expired }
