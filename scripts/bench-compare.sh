@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Two release binaries side by side, for a change's note: scripts/bench-compare.sh OLD NEW [ROUNDS]. Alternating
+# rounds of each: in-process verify (ns), Verify at depth 1 and 16 (requests/s and p99 ms; 50 connections, one
+# server thread, one load-generator thread), and 10,000 idle authenticated connections (bytes each).
+set -uo pipefail
+old=$(realpath "$1") new=$(realpath "$2") rounds=${3:-3}
+work=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+for round in $(seq "$rounds"); do
+  for side in old new; do
+    bin=${!side}
+    export PORTAL_LINKS_HOME="$work/$side-$round"
+    key=$("$bin" callers add bench --scopes verify,issue,accounts)
+    token=$("$bin" issue --client portal-links-bench --expires 1h --format token)
+    inproc=$("$bin" bench --in-process --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('verify_ns', d))" 2>/dev/null)
+    port=$(free_port)
+    extra=(); "$bin" serve --help 2>/dev/null | grep -q max-connections-per-address && extra=(--max-connections-per-address 20000)
+    "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning "${extra[@]}" 2>"$work/serve-$side.log" &
+    pid=$!
+    for _ in $(seq 50); do grep -q listening "$work/serve-$side.log" 2>/dev/null && break; sleep 0.1; done
+    d1=$("$bin" bench --connect "127.0.0.1:$port" --api-key "$key" -c 50 -P 1 -n 400000 --warmup 1s --threads 1 --format json 2>/dev/null |
+         python3 -c "import json,sys; d=json.load(sys.stdin); print(round(d['requests_per_second']), d['latency_us']['p99'] / 1000)")
+    d16=$("$bin" bench --connect "127.0.0.1:$port" --api-key "$key" -c 50 -P 16 -n 3000000 --warmup 1s --threads 1 --format json 2>/dev/null |
+         python3 -c "import json,sys; d=json.load(sys.stdin); print(round(d['requests_per_second']), d['latency_us']['p99'] / 1000)")
+    idle=$(python3 "$(dirname "$0")/bench-idle-connections.py" "$port" "$pid" "$key" 10000 | sed -E 's/.* ([0-9]+) bytes per connection/\1/')
+    kill $pid; wait $pid 2>/dev/null
+    echo "$round $side in-process-verify-ns=$inproc depth1=[$d1] depth16=[$d16] idle-bytes-per-conn=$idle"
+  done
+done
+rm -rf "$work"
