@@ -14,8 +14,8 @@ PROTO_PYTHON_OUT := Clients/python/src
 # Each folder of generated code records the checksum of the sources it came from.
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
 # What the tests need beyond the build: the C client (protobuf-c, valgrind), the crash tests (strace) and
-# Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, UnicodeData.txt).
-TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data
+# Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, compressed, hence bzip2).
+TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data bzip2
 
 .PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos
 
