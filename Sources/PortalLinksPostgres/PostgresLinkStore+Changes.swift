@@ -29,7 +29,7 @@ extension PostgresLinkStore {
                 let connection = try await connect(location)
                 var failure: (any Error)?
                 do {
-                    try await listen(on: connection) {
+                    try await listen(on: connection, location) {
                         failures = 0
                         signal()
                     } signal: { signal() }
@@ -50,7 +50,7 @@ extension PostgresLinkStore {
 
     /// Listens on `connection` until it fails: calls `started` once listening, then `signal` for each
     /// notification, and checks the connection while it is quiet.
-    private static func listen(on connection: PostgresConnection, started: () -> Void,
+    private static func listen(on connection: PostgresConnection, _ location: PostgresStoreURL, started: () -> Void,
                                signal: @escaping @Sendable () -> Void) async throws {
         try await connection.listen(on: changesChannel) { notifications in
             started()
@@ -62,7 +62,7 @@ extension PostgresLinkStore {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: listenCheckInterval)
-                        try await check(connection)
+                        try await check(connection, location)
                     }
                 }
                 // Neither child ends but by failing or by cancellation.
@@ -71,18 +71,10 @@ extension PostgresLinkStore {
         }
     }
 
-    /// Fails unless the server answers a trivial query within the connect timeout. A query on a connection
-    /// whose peer is gone could wait for TCP to give up, a quarter of an hour: closing the connection ends it.
-    private static func check(_ connection: PostgresConnection) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run("SELECT 1") }
-            group.addTask {
-                try await Task.sleep(for: .seconds(connectTimeoutSeconds))
-                try? await connection.close()
-                throw ListeningStopped(reason: "the server did not answer within \(connectTimeoutSeconds) seconds")
-            }
-            try await group.next()
-            group.cancelAll()
+    /// Fails unless the server answers a trivial query within the connect timeout.
+    private static func check(_ connection: PostgresConnection, _ location: PostgresStoreURL) async throws {
+        try await withDeadline(.seconds(connectTimeoutSeconds), closing: connection, location: location) {
+            try await connection.run("SELECT 1")
         }
     }
 

@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresLinkStore {
     /// Every table in one snapshot.
     public func dump() async throws -> StoreDump {
-        try await read { connection in try await Self.dump(connection) }
+        try await read(deadline: Self.bulkCallDeadline) { connection in try await Self.dump(connection) }
     }
 
     static func dump(_ connection: PostgresConnection) async throws -> StoreDump {
@@ -38,7 +38,7 @@ extension PostgresLinkStore {
     /// fails, nothing is left behind. IDs, audit hashes and sealed keys are copied as they are, and the
     /// identities continue after the highest ID the source ever gave.
     public func load(_ dump: StoreDump, check: @Sendable (StoreDump) throws -> Void) async throws {
-        try await write { connection in
+        try await write(deadline: Self.bulkCallDeadline) { connection in
             guard try await Self.isEmpty(connection) else {
                 throw PortalLinksError(.conflict, "the destination store already holds data; copy into a new, empty database")
             }

@@ -205,35 +205,9 @@ extension PostgresLinkStore {
     static func migrate(_ location: PostgresStoreURL, logger: Logger) async throws {
         let connection = try await connect(location)
         do {
-            try await connection.run("SELECT pg_advisory_lock(\(migrationLock))")
-            try await connection.run("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)
-                """)
-            let applied = Set(try await connection.rows("SELECT version FROM schema_migrations").map { try $0.decode(Int32.self) })
-            // A newer release's tables and rows are not this release's to write: refuse, naming both versions.
-            if let newest = applied.max(), let known = migrations.last?.version, newest > known {
-                throw PortalLinksError(.conflict, """
-                    the store \(location) has schema version \(newest), newer than this release's \(known): use the \
-                    release that migrated it, or a newer one
-                    """)
+            try await withDeadline(bulkCallDeadline, closing: connection, location: location) {
+                try await migrate(connection, location, logger: logger)
             }
-            for migration in migrations where !applied.contains(migration.version) {
-                try await connection.run("BEGIN")
-                do {
-                    for statement in migration.statements { try await connection.run(statement) }
-                    try await migration.rewrite?(connection)
-                    try await connection.run("""
-                        INSERT INTO schema_migrations (version, applied_at)
-                        VALUES (\(migration.version), \(Int64(Date().timeIntervalSince1970)))
-                        """)
-                    try await connection.run("COMMIT")
-                } catch {
-                    _ = try? await connection.run("ROLLBACK")
-                    throw error
-                }
-                logger.info("store schema migrated", metadata: ["store": "\(location)", "version": "\(migration.version)"])
-            }
-            try await connection.run("SELECT pg_advisory_unlock(\(migrationLock))")
         } catch {
             // Closing the session also releases the lock.
             try? await connection.close()
@@ -241,4 +215,37 @@ extension PostgresLinkStore {
         }
         try? await connection.close()
     }
+
+    private static func migrate(_ connection: PostgresConnection, _ location: PostgresStoreURL, logger: Logger) async throws {
+        try await connection.run("SELECT pg_advisory_lock(\(migrationLock))")
+        try await connection.run("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)
+            """)
+        let applied = Set(try await connection.rows("SELECT version FROM schema_migrations").map { try $0.decode(Int32.self) })
+        // A newer release's tables and rows are not this release's to write: refuse, naming both versions.
+        if let newest = applied.max(), let known = migrations.last?.version, newest > known {
+            throw PortalLinksError(.conflict, """
+                the store \(location) has schema version \(newest), newer than this release's \(known): use the \
+                release that migrated it, or a newer one
+                """)
+        }
+        for migration in migrations where !applied.contains(migration.version) {
+            try await connection.run("BEGIN")
+            do {
+                for statement in migration.statements { try await connection.run(statement) }
+                try await migration.rewrite?(connection)
+                try await connection.run("""
+                    INSERT INTO schema_migrations (version, applied_at)
+                    VALUES (\(migration.version), \(Int64(Date().timeIntervalSince1970)))
+                    """)
+                try await connection.run("COMMIT")
+            } catch {
+                _ = try? await connection.run("ROLLBACK")
+                throw error
+            }
+            logger.info("store schema migrated", metadata: ["store": "\(location)", "version": "\(migration.version)"])
+        }
+        try await connection.run("SELECT pg_advisory_unlock(\(migrationLock))")
+    }
 }
+

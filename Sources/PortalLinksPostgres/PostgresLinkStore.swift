@@ -17,6 +17,8 @@ public final class PostgresLinkStore: LinkStore {
     /// carry password hashes and sealed keys.
     let logger: Logger
     let writerLockTimeoutSeconds: Int
+    /// How long one store call may take once it has its connection (`withDeadline`).
+    let callDeadline: Duration
     private let running: Task<Void, Never>
 
     /// How long connecting, TLS and authentication may take before the server counts as unreachable.
@@ -26,6 +28,11 @@ public final class PostgresLinkStore: LinkStore {
     static let writerLock: Int64 = 0x504C_5752_4954_4552
     /// How long a write waits for another writer by default, as `SQLiteLinkStore`'s busy timeout.
     public static let defaultWriterLockTimeoutSeconds = 15
+    /// A call's deadline by default: the writer lock timeout and as long again, so that a writer waiting for
+    /// another gets its own clear error first.
+    public static func defaultCallDeadline(writerLockTimeoutSeconds: Int) -> Duration {
+        .seconds(2 * writerLockTimeoutSeconds)
+    }
     static let migrationLock: Int64 = 0x504C_4D49_4752_4154
     /// The NOTIFY channel of generation changes.
     static let changesChannel = "portal_links_changes"
@@ -39,13 +46,16 @@ public final class PostgresLinkStore: LinkStore {
     }
 
     public static func open(location: PostgresStoreURL, logger: Logger,
-                            writerLockTimeoutSeconds: Int = defaultWriterLockTimeoutSeconds) async throws -> PostgresLinkStore {
+                            writerLockTimeoutSeconds: Int = defaultWriterLockTimeoutSeconds,
+                            callDeadline: Duration? = nil) async throws -> PostgresLinkStore {
         try await migrate(location, logger: logger)
-        return PostgresLinkStore(location: location, logger: logger, writerLockTimeoutSeconds: writerLockTimeoutSeconds)
+        return PostgresLinkStore(location: location, logger: logger, writerLockTimeoutSeconds: writerLockTimeoutSeconds,
+                                 callDeadline: callDeadline ?? defaultCallDeadline(writerLockTimeoutSeconds: writerLockTimeoutSeconds))
     }
 
-    private init(location: PostgresStoreURL, logger: Logger, writerLockTimeoutSeconds: Int) {
+    private init(location: PostgresStoreURL, logger: Logger, writerLockTimeoutSeconds: Int, callDeadline: Duration) {
         self.writerLockTimeoutSeconds = writerLockTimeoutSeconds
+        self.callDeadline = callDeadline
         self.location = location
         self.logger = logger
         var configuration = PostgresClient.Configuration(
@@ -72,8 +82,8 @@ public final class PostgresLinkStore: LinkStore {
     /// no other writer until it ends. READ COMMITTED whatever the database's default: each later statement reads
     /// the data as of its own start, after the lock was granted, where a stricter level would keep the snapshot
     /// taken while waiting for it. COMMIT or ROLLBACK releases the lock.
-    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN ISOLATION LEVEL READ COMMITTED") { connection in
+    func write<T: Sendable>(deadline: Duration? = nil, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction("BEGIN ISOLATION LEVEL READ COMMITTED", deadline: deadline) { connection in
             // As long as SQLite's busy timeout, and no longer: a writer stuck behind another gets a clear error.
             try await connection.run(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = '\(writerLockTimeoutSeconds)s'"))
             do {
@@ -90,15 +100,16 @@ public final class PostgresLinkStore: LinkStore {
 
     /// One read-only transaction over a single snapshot, so that what it reads in several statements (a ring
     /// and its generation) belongs together.
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    func read<T: Sendable>(deadline: Duration? = nil, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", deadline: deadline, body)
     }
 
     /// Applies completely or not at all, and throws the body's own error (PostgresNIO's `withTransaction` would
-    /// wrap it).
-    private func transaction<T: Sendable>(_ begin: PostgresQuery, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// wrap it). Within the store's call deadline unless given another.
+    private func transaction<T: Sendable>(_ begin: PostgresQuery, deadline: Duration?,
+                                          _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await withPooledConnection { connection in
+            return try await withPooledConnection(deadline: deadline ?? callDeadline) { connection in
                 try await connection.run(begin)
                 let result: T
                 do {

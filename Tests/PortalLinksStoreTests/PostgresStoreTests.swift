@@ -151,6 +151,40 @@ import Testing
         }
     }
 
+    /// A server that stops answering without closing its connections (a frozen host, a partition; here its
+    /// backends are stopped with SIGSTOP): a read or a write on a connection the pool already holds fails
+    /// within the call deadline with `unavailable`, the write is not applied, and the store carries on.
+    @Test(.enabled(if: hasServer)) func callsToAServerThatStopsAnsweringFailWithinTheDeadlineApplyingNothing() async throws {
+        let database = try await TestPostgres.createDatabase()
+        let store = try await PostgresLinkStore.open(location: database, logger: TestPostgres.logger, callDeadline: .seconds(2))
+        let revoke: @Sendable () async throws -> Bool = { try await store.revokeLink(LinkID(rawValue: 7), coversUntil: Sample.now + 60, actor: "t", at: Sample.now) }
+        let calls: [(String, @Sendable () async throws -> Void)] = [
+            ("read", { _ = try await store.generation() }),
+            ("write", { _ = try await revoke() }),
+        ]
+        do {
+            for (name, call) in calls {
+                _ = try await store.generation()  // the pool holds a connection
+                let frozen = try await TestPostgres.backends(of: database)
+                #expect(!frozen.isEmpty)
+                for pid in frozen { kill(pid, SIGSTOP) }
+                defer { for pid in frozen { kill(pid, SIGCONT) } }
+                let start = ContinuousClock.now
+                let error = try await #require(throws: PortalLinksError.self, "\(name)") { try await call() }
+                let elapsed = ContinuousClock.now - start
+                #expect(elapsed >= .seconds(2) && elapsed < .seconds(2) + Self.atOnce, "\(name) gave up after \(elapsed)")
+                #expect(error.code == .unavailable)
+                #expect(error.message == "PostgreSQL at \(database.serverDescription) is unavailable: the call did not finish within 2 seconds")
+            }
+            #expect(try await revoke(), "the write cut by the deadline was not applied, and applies now")
+            #expect(try await store.generation() == 1)
+        } catch {
+            Issue.record(error)
+        }
+        await store.close()
+        try await TestPostgres.dropDatabase(database)
+    }
+
     // MARK: Schema
 
     @Test(.enabled(if: hasServer)) func serversStartingTogetherMigrateOnce() async throws {

@@ -103,6 +103,13 @@ enum TestPostgres {
         }
     }
 
+    /// The process IDs of the server's backends connected to `database` (the store's pooled connections).
+    static func backends(of database: PostgresStoreURL) async throws -> [Int32] {
+        guard let server else { return [] }
+        return try await rows(server, "SELECT pid FROM pg_stat_activity WHERE datname = \(database.database) AND pid <> pg_backend_pid()")
+            .map { try $0.decode(Int32.self) }
+    }
+
     static func connect(_ location: PostgresStoreURL) async throws -> PostgresConnection {
         try await PostgresConnection.connect(
             configuration: .init(host: location.host, port: location.port, username: location.user, password: location.password,
