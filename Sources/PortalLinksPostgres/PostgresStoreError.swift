@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PortalLinksCore
 import PostgresNIO
 
@@ -51,6 +52,10 @@ extension PostgresLinkStore {
     /// Why a connection could not be made, in words a person can act on.
     static func connectFailure(_ error: any Error, location: PostgresStoreURL) -> PortalLinksError {
         let server = "PostgreSQL at \(location.serverDescription)"
+        if let file = location.rootCertificateFile,
+           let error = error as? NIOSSLError, error == .noSuchFilesystemObject || error == .failedToLoadCertificate {
+            return PortalLinksError(.unavailable, "cannot connect to \(server): sslrootcert \(file) holds no readable PEM certificate")
+        }
         guard let error = error as? PSQLError else { return PortalLinksError(.unavailable, "cannot connect to \(server): \(reason(error))") }
         switch error.serverInfo?[.sqlState] {
         case SQLState.invalidCatalogName?:
@@ -85,6 +90,11 @@ extension PostgresLinkStore {
             return String(cString: strerror(error.errnoCode)).lowercased()
         case ChannelError.connectTimeout:
             return "no answer within \(connectTimeoutSeconds) seconds"
+        // sslmode=verify-full's two refusals, in words rather than BoringSSL's.
+        case NIOSSLError.handshakeFailed(let failure) where "\(failure)".contains("CERTIFICATE_VERIFY_FAILED"):
+            return "the server's certificate is not signed by a trusted CA (sslrootcert, or the system's roots without it)"
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return "the server's certificate does not name the host connected to"
         default:
             return "\(error)"
         }

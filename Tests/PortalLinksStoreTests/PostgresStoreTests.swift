@@ -185,6 +185,52 @@ import Testing
         try await TestPostgres.dropDatabase(database)
     }
 
+    // MARK: TLS
+
+    /// The CA that signed the test server's certificate (for 127.0.0.1; it listens on 127.0.0.2 too), made by
+    /// with-postgres.sh.
+    static let testCA = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_POSTGRES_CA"]
+
+    /// verify-full connects only to a server whose certificate chains to the given CA and names the host it was
+    /// asked for, and its connections are encrypted; require encrypts whatever the certificate.
+    @Test(.enabled(if: hasServer && testCA != nil)) func verifyFullChecksTheCertificateAndRequireOnlyEncrypts() async throws {
+        let ca = try #require(Self.testCA)
+        let database = try await TestPostgres.createDatabase()
+        let url = { (host: String, parameters: String) in
+            "postgres://\(database.user)@\(host):\(database.port)/\(database.database)?\(parameters)"
+        }
+        do {
+            for parameters in ["sslmode=verify-full&sslrootcert=\(ca)", "sslmode=require"] {
+                let store = try await PostgresLinkStore.open(url: url("127.0.0.1", parameters), logger: TestPostgres.logger)
+                #expect(try await store.generation() == 0, "\(parameters)")
+                let encrypted = try await TestPostgres.rows(try #require(TestPostgres.server), """
+                    SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                    WHERE a.datname = \(database.database)
+                    """).first?.decode(Bool?.self) ?? nil
+                #expect(encrypted == true, "\(parameters): every connection of the store is encrypted")
+                await store.close()
+            }
+            // Refused, each with its reason: the system's roots do not include the test CA; the certificate names
+            // 127.0.0.1, not 127.0.0.2 (where the server listens too); a CA file that is not there.
+            let missing = "/nonexistent/portal-links-ca.pem"
+            for (host, parameters, reason) in [
+                ("127.0.0.1", "sslmode=verify-full",
+                 "the server's certificate is not signed by a trusted CA (sslrootcert, or the system's roots without it)"),
+                ("127.0.0.2", "sslmode=verify-full&sslrootcert=\(ca)", "the server's certificate does not name the host connected to"),
+                ("127.0.0.1", "sslmode=verify-full&sslrootcert=\(missing)", "sslrootcert \(missing) holds no readable PEM certificate"),
+            ] {
+                let error = try await #require(throws: PortalLinksError.self, "\(host) \(parameters)") {
+                    _ = try await PostgresLinkStore.open(url: url(host, parameters), logger: TestPostgres.logger)
+                }
+                #expect(error.code == .unavailable)
+                #expect(error.message == "cannot connect to PostgreSQL at \(host):\(database.port)/\(database.database): \(reason)")
+            }
+        } catch {
+            Issue.record(error)
+        }
+        try await TestPostgres.dropDatabase(database)
+    }
+
     // MARK: Schema
 
     @Test(.enabled(if: hasServer)) func serversStartingTogetherMigrateOnce() async throws {
