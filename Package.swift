@@ -35,10 +35,12 @@ let package = Package(
         // Token formats (links, sessions, password resets), signing, verification, key-ring state machine,
         // account rules and password hashing. No I/O; the clock is a parameter.
         .target(name: "PortalLinksCore", dependencies: ["CPortalLinks", "CArgon2"]),
-        // One store protocol for everything persistent, and its embedded SQLite implementation.
+        // One store protocol for everything persistent, and the records it holds; no database.
+        .target(name: "PortalLinksStore", dependencies: ["PortalLinksCore"]),
+        // The embedded SQLite store, the default: one file in WAL mode.
         .target(
-            name: "PortalLinksStore",
-            dependencies: ["PortalLinksCore", .product(name: "GRDB", package: "GRDB.swift")]
+            name: "PortalLinksSQLite",
+            dependencies: ["PortalLinksStore", "PortalLinksCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The PostgreSQL store, for installations whose servers run on several machines.
         .target(
@@ -46,6 +48,7 @@ let package = Package(
             dependencies: [
                 "PortalLinksStore", "PortalLinksCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,10 +61,11 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["protos.sha256"]
         ),
-        // Protocol v1 framing: header, frame codec, method ids, status codes, the hand-written Verify codec.
+        // Protocol v1 framing: header, frame codec, method ids, status codes. NIOCore only, so that the client
+        // links neither libcrypto nor libargon2 (make test checks: scripts/check-client-dependencies.py).
         .target(
             name: "PortalLinksWire",
-            dependencies: ["PortalLinksCore", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         // The verify service: connection handling, request handlers, snapshot reloading, graceful shutdown.
         .target(
@@ -72,6 +76,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -87,20 +92,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .executableTarget(
             name: "PortalLinksCLI",
             dependencies: [
-                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksPostgres", "PortalLinksService", "PortalLinksClient",
+                "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksService",
+                "PortalLinksClient",
                 "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // The load generator's per-connection state lives in event-loop-confined classes too; with dynamic
             // exclusivity checks a fifth of its CPU went to them (perf), time a load generator cannot spare.
@@ -111,7 +118,7 @@ let package = Package(
         .target(
             name: "PortalLinksFuzzChecks",
             dependencies: [
-                "PortalLinks", "PortalLinksCore", "PortalLinksService", "PortalLinksWire", "PortalLinksMessages",
+                "PortalLinks", "PortalLinksCore", "PortalLinksSQLite", "PortalLinksService", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,16 +132,17 @@ let package = Package(
         .executableTarget(name: "FuzzCSV", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzCSV"),
         // Every seed and past finding in Fuzz/Corpus through the same checks, on every `make test`.
         .testTarget(name: "PortalLinksFuzzCorpusTests", dependencies: ["PortalLinksFuzzChecks"]),
-        .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore"]),
+        .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore", "CPortalLinks"]),
         .testTarget(
             name: "PortalLinksStoreTests",
             dependencies: [
-                "PortalLinksStore", "PortalLinksPostgres", "PortalLinksCore",
+                "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore"]),
+        .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite"]),
         // Runs the built binary as staff would; the client library only to play a front-end server against `serve`,
         // PostgresNIO only to give PostgreSQL tests a database of their own.
         .testTarget(
@@ -147,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "PortalLinksWireTests",
             dependencies: [
-                "PortalLinksWire", "PortalLinksMessages", "PortalLinksCore",
+                "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -157,11 +165,13 @@ let package = Package(
             name: "PortalLinksServiceTests",
             dependencies: [
                 "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
-                "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
+                "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

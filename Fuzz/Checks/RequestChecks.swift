@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PortalLinks
 import PortalLinksMessages
+import PortalLinksSQLite
 import PortalLinksService
 import PortalLinksWire
 import ServiceLifecycle
@@ -40,7 +41,7 @@ public final class RequestChecks: @unchecked Sendable {
     /// Starts the server; `prepare` then makes the link, account, session and reset the placeholders stand for.
     public static func start() async throws -> RequestChecks {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-fuzz-\(UUID().uuidString)").path
-        let installation = try await Installation.open(home: home, environment: [:], actor: "fuzz")
+        let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "fuzz")
         let apiKey = try await installation.addCaller(named: "fuzz", scopes: CallerScope.allCases)
         var logger = Logger(label: "fuzz")
         logger.logLevel = .critical

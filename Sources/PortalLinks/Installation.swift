@@ -17,7 +17,6 @@ public struct Installation: Sendable {
     public let actor: String
 
     public static let homeVariable = "PORTAL_LINKS_HOME"
-    public static let storeFileName = "portal-links.sqlite"
 
     public init(store: any LinkStore, masterKey: MasterKey, policy: LinkPolicy = LinkPolicy(),
                 accountPolicy: AccountPolicy = AccountPolicy(), passwordWork: any PasswordWork = InlinePasswordWork(),
@@ -64,17 +63,8 @@ public struct Installation: Sendable {
         return (NSHomeDirectory() as NSString).appendingPathComponent(".portal-links")
     }
 
-    /// Opens the embedded SQLite installation in `home`, creating the directory (mode 0700), the store and
-    /// the master key file on first use.
-    public static func open(home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
-                            actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
-        try createHomeIfMissing(home)
-        let store = try SQLiteLinkStore(path: (home as NSString).appendingPathComponent(storeFileName))
-        return try await open(store: store, home: home, environment: environment, policy: policy, actor: actor, clock: clock)
-    }
-
-    /// Opens the installation whose data is in `store` (a PostgreSQL database, a SQLite file elsewhere). The
-    /// master key still comes from `PORTAL_LINKS_MASTER_KEY` or the key file in `home` (created, with `home`,
+    /// Opens the installation whose data is in `store` (which store is the caller's choice: the CLI's default is
+    /// the SQLite file in the home). The master key still comes from `PORTAL_LINKS_MASTER_KEY` or the key file in `home` (created, with `home`,
     /// on first use), and must be the one the store's keys are sealed under.
     public static func open(store: any LinkStore, home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
                             actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {

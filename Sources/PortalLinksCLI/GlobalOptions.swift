@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PortalLinks
 import PortalLinksCore
+import PortalLinksSQLite
 
 /// Options every command that touches the installation takes.
 struct GlobalOptions: ParsableArguments {
@@ -60,7 +61,9 @@ struct GlobalOptions: ParsableArguments {
             throw PortalLinksError(.notFound, "no installation at \(home): set PORTAL_LINKS_HOME or --home to an existing one")
         }
         guard let location = try storeLocation else {
-            return try await Installation.open(home: home, environment: environment, policy: policy, actor: actorName)
+            // The default: the embedded SQLite file in the home.
+            return try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: environment,
+                                               policy: policy, actor: actorName)
         }
         var warnings = Logger(label: "portal-links")
         warnings.logLevel = .warning

@@ -9,7 +9,15 @@ struct PortalLinksCommand: AsyncParsableCommand {
         abstract: "Signed invitation links for client portals: issue, verify, rotate keys, revoke, and the accounts registered through them.",
         discussion: """
             Exit status: 0 success (for verify: the link is valid), 1 refused or failed (for verify: the link is \
-            invalid), 2 usage error.
+            invalid), 2 usage error; every failure is one line on standard error. Times are ISO 8601 \
+            (2027-03-01T12:00:00Z, or a bare date meaning midnight UTC) or Unix seconds; durations are a number \
+            and s, m, h, d or w.
+
+            Environment: PORTAL_LINKS_HOME (the home directory), PORTAL_LINKS_STORE (the default --store; \
+            PGPASSWORD for its password), PORTAL_LINKS_MASTER_KEY (64 hex digits, instead of the home's \
+            master.key), PORTAL_LINKS_ACTOR (the audit log's name for you), PORTAL_LINKS_BASE_URL (the default \
+            --base-url), PORTAL_LINKS_MAX_LIFETIME (the longest a link may live, default 365d), \
+            PORTAL_LINKS_LEEWAY (seconds of clock difference tolerated, default 60).
             """,
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
@@ -51,7 +59,7 @@ enum Main {
                 message = PortalLinksCommand.message(for: error)
             } else {
                 status = 1
-                message = StorageErrorText.describe(error)
+                message = "\(error)"  // the stores translate their libraries' errors into one line
             }
         }
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")

@@ -1,6 +1,7 @@
 import Logging
 import PortalLinksCore
 import PortalLinksPostgres
+import PortalLinksSQLite
 import PortalLinksStore
 
 /// Where an installation's data lives, as `--store` or `$PORTAL_LINKS_STORE` names it: a PostgreSQL database

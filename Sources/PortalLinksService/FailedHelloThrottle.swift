@@ -1,5 +1,5 @@
-import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Failed Hellos per client address, across connections: each address may fail `burst` Hellos at once and
 /// `perSecond` a second after that. An address over its budget has its Hellos with unknown keys refused with
@@ -26,7 +26,7 @@ final class FailedHelloThrottle: Sendable {
     let perSecond: Double
     let maximumAddresses: Int
     let logInterval: TimeAmount
-    private let budgets = NIOLockedValueBox<[String: Budget]>([:])
+    private let budgets = Mutex<[String: Budget]>([:])
 
     init(burst: Int = 20, perSecond: Double = 5, maximumAddresses: Int = 10_000, logInterval: TimeAmount = .seconds(10)) {
         self.burst = Double(burst)
@@ -36,7 +36,7 @@ final class FailedHelloThrottle: Sendable {
     }
 
     func failure(from address: String, at now: NIODeadline = .now()) -> Decision {
-        budgets.withLockedValue { budgets in
+        budgets.withLock { budgets in
             if budgets[address] == nil, budgets.count >= maximumAddresses { forgetRefilled(&budgets, at: now) }
             var budget = budgets[address] ?? Budget(tokens: burst, updated: now)
             budget.tokens = min(burst, budget.tokens + seconds(now - budget.updated) * perSecond)
@@ -55,7 +55,7 @@ final class FailedHelloThrottle: Sendable {
         }
     }
 
-    var trackedAddresses: Int { budgets.withLockedValue { $0.count } }
+    var trackedAddresses: Int { budgets.withLock { $0.count } }
 
     /// Drops addresses whose budget has refilled; if every one is still spending, the oldest half.
     private func forgetRefilled(_ budgets: inout [String: Budget], at now: NIODeadline) {

@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -21,8 +20,8 @@ public final class PortalLinksServer: Service, Sendable {
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
     public let metrics: ServerMetrics
-    private let connections = NIOLockedValueBox(OpenConnections())
-    private let address = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
+    private let connections = Mutex(OpenConnections())
+    private let address = Mutex<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
 
     public init(configuration: ServerConfiguration, state: ServingState, logger: Logger, metrics: ServerMetrics = ServerMetrics(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
@@ -42,13 +41,13 @@ public final class PortalLinksServer: Service, Sendable {
     /// The address the server listens on, once bound (port 0 resolves to the port the system chose).
     public func listeningAddress() async throws -> SocketAddress {
         try await withCheckedThrowingContinuation { continuation in
-            address.withLockedValue { address in
+            address.withLock { address in
                 if let bound = address.0 { continuation.resume(returning: bound) } else { address.1.append(continuation) }
             }
         }
     }
 
-    public var openConnections: Int { connections.withLockedValue { $0.count } }
+    public var openConnections: Int { connections.withLock { $0.count } }
 
     /// The metrics in Prometheus text format.
     public func metricsText() -> String {
@@ -60,14 +59,14 @@ public final class PortalLinksServer: Service, Sendable {
         do {
             serverChannel = try await bootstrap().bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            address.withLockedValue { address in
+            address.withLock { address in
                 for waiter in address.1 { waiter.resume(throwing: error) }
                 address.1 = []
             }
             throw error
         }
         let bound = serverChannel.localAddress!
-        address.withLockedValue { address in
+        address.withLock { address in
             address.0 = bound
             for waiter in address.1 { waiter.resume(returning: bound) }
             address.1 = []
@@ -89,14 +88,14 @@ public final class PortalLinksServer: Service, Sendable {
         logger.info("draining", metadata: ["server.connections": "\(openConnections)"])
         state.beginDraining()
         try? await serverChannel.close()
-        let open = connections.withLockedValue { Array($0.values) }
+        let open = connections.withLock { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
         let deadline = ContinuousClock.now + .nanoseconds(configuration.drainTimeout.nanoseconds)
         // Cancelled rather than asked to shut down: no waiting, close at once.
         while openConnections > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let remaining = connections.withLockedValue { Array($0.values) }
+        let remaining = connections.withLock { Array($0.values) }
         if !remaining.isEmpty {
             logger.warning("drain timeout: closing connections with calls in flight", metadata: ["server.connections": "\(remaining.count)"])
             for channel in remaining { channel.close(promise: nil) }
@@ -121,7 +120,7 @@ public final class PortalLinksServer: Service, Sendable {
     private func initialise(_ channel: any Channel) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
         let peer = channel.remoteAddress?.ipAddress ?? "-"
-        let admitted = connections.withLockedValue { connections -> Bool in
+        let admitted = connections.withLock { connections -> Bool in
             guard connections.count < configuration.maximumConnections, !state.isDraining else { return false }
             return connections.insert(channel, id: id, peer: peer, limit: configuration.maximumConnectionsPerAddress)
         }
@@ -129,8 +128,8 @@ public final class PortalLinksServer: Service, Sendable {
             logger.warning("refusing a connection", metadata: ["server.connections": "\(openConnections)", "connection.peer": "\(peer)"])
             return channel.close()
         }
-        channel.closeFuture.whenComplete { [connections] _ in
-            connections.withLockedValue { $0.remove(id, peer: peer) }
+        channel.closeFuture.whenComplete { _ in
+            self.connections.withLock { $0.remove(id, peer: peer) }
         }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations

@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import PortalLinks
 import PortalLinksCore
 import Synchronization

@@ -46,7 +46,8 @@ public struct FrameHeader: Hashable, Sendable {
     }
 
     /// Stores a response header for `status` and `callID` at the start of `memory` (at least 16 bytes).
-    static func storeResponse(status: StatusCode, callID: UInt32, payloadLength: Int, in memory: UnsafeMutableRawBufferPointer) {
+    @inlinable
+    public static func storeResponse(status: StatusCode, callID: UInt32, payloadLength: Int, in memory: UnsafeMutableRawBufferPointer) {
         memory.storeBytes(of: responseVersion, toByteOffset: 0, as: UInt8.self)
         memory.storeBytes(of: 0, toByteOffset: 1, as: UInt8.self)
         memory.storeBytes(of: status.rawValue.bigEndian, toByteOffset: 2, as: UInt16.self)

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import PortalLinksClient
 import PortalLinksMessages
+import PortalLinksSQLite
 import PortalLinksWire
 import ServiceLifecycle
 import Synchronization
@@ -34,7 +35,8 @@ final class LiveServer: Sendable {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-serve-\(UUID().uuidString)").path
         let now: @Sendable () -> Int64
         if let clock { now = { clock.now } } else { now = Installation.systemClock }
-        var installation = try await Installation.open(home: home, environment: [:], actor: "test", clock: now)
+        var installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "test",
+                                                         clock: now)
         if let accountPolicy { installation = installation.with(accountPolicy: accountPolicy) }
         let verifierKey = try await installation.addCaller(named: "frontend", scopes: [.verify])
         let issuerKey = try await installation.addCaller(named: "staff-portal", scopes: [.verify, .issue])

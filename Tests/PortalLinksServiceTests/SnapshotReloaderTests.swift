@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PortalLinksPostgres
+import PortalLinksSQLite
 import PortalLinksStore
 import PostgresNIO
 import ServiceLifecycle
@@ -25,7 +26,7 @@ import Testing
     @Test func anUnknownKeyReloadsOnlyWhenTheStoreChanged() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let installation = try await Installation.open(home: home, environment: [:], actor: "test")
+        let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "test")
         _ = try await installation.rotateKeys()
         let loads = Mutex(0)
         let state = try await ServingState(installation: installation, logger: Self.logger, minimumReloadInterval: .zero) { installation in
@@ -44,11 +45,11 @@ import Testing
     @Test func aStoreThatNeverSignalsIsPolledAndTheReloaderStopsPromptly() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let installation = try await Installation.open(home: home, environment: [:], actor: "test")
+        let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "test")
         _ = try await installation.rotateKeys()
         try await Self.withReloader(installation, interval: .milliseconds(100)) { state in
             let before = state.generation
-            let other = try await Installation.open(home: home, environment: [:], actor: "other")
+            let other = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "other")
             _ = try await other.revokeLink(LinkID(rawValue: 7))
             #expect(try await Self.eventually(within: .seconds(1)) { state.generation > before })
         }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PortalLinksClient
 import PortalLinksMessages
+import PortalLinksSQLite
 import PortalLinksWire
 import Testing
 @testable import PortalLinks
@@ -65,7 +66,7 @@ import Testing
         let client = try server.client(apiKey: server.verifierKey)
         _ = try await client.hello()
         try await Task.sleep(for: .milliseconds(300))
-        let other = try await Installation.open(home: server.home, environment: [:], actor: "other")
+        let other = try await Installation.open(store: try SQLiteLinkStore(home: server.home), home: server.home, environment: [:], actor: "other")
         try await other.rotateKeys()
         let link = try await other.issue(IssueRequest(clientID: .text("acme")))
         #expect(try await client.verify(token: link.token).valid)

@@ -1,5 +1,6 @@
 import GRDB
 import PortalLinksCore
+import PortalLinksSQLite
 import PortalLinksStore
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PortalLinksCore
 import PortalLinksPostgres
+import PortalLinksSQLite
 import PortalLinksStore
 import PostgresNIO
 import Testing

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import PortalLinksCore
-@testable import PortalLinksStore
+@testable import PortalLinksSQLite
+import PortalLinksStore
 import Testing
 
 @Suite struct SQLiteDurabilityTests {

@@ -1,6 +1,7 @@
 import Foundation
 import PortalLinks
 import PortalLinksCore
+import PortalLinksSQLite
 import Synchronization
 
 /// A clock tests can move.
@@ -22,7 +23,8 @@ struct TestHome {
 
     func open(environment: [String: String] = [:], actor: String = "tester", policy: LinkPolicy = LinkPolicy()) async throws -> Installation {
         let clock = self.clock
-        return try await Installation.open(home: directory, environment: environment, policy: policy, actor: actor,
+        return try await Installation.open(store: try SQLiteLinkStore(home: directory), home: directory, environment: environment,
+                                           policy: policy, actor: actor,
                                            clock: { clock.now })
     }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOSSL
 import PortalLinks
 import PortalLinksCore
+import PortalLinksSQLite
 import PortalLinksService
 import ServiceLifecycle
 
@@ -43,7 +44,8 @@ struct ConformanceServerCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: home) }
         var policy = LinkPolicy()
         policy.leeway = golden.leewaySeconds  // the vectors' verdicts assume their leeway
-        let installation = try await Installation.open(home: home, environment: [:], policy: policy, actor: "conformance-server")
+        let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], policy: policy,
+                                                       actor: "conformance-server")
         let fixture = try await ConformanceFixture.build(in: installation, vectors: golden)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -7,9 +7,11 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys",
         abstract: "List and change the signing keys.",
         discussion: """
-            States: staged (verifies, does not sign), primary (signs and verifies), retiring (verifies until its \
-            last link expires, then expired), disabled (refuses its links until enabled), destroyed (material zeroed). \
-            Running servers pick up every change within a second.
+            States: staged (verifies, does not sign), primary (signs and verifies; exactly one), retiring (verifies \
+            until the last thing it signed has expired: its last link, and a session or reset token signed as it \
+            retired, 12 hours and 1 hour later; then expired on its own), disabled (refuses what it signed until \
+            enabled; any key but the primary), destroyed (material zeroed, ID kept so it is never reused; disabled \
+            and expired keys only). Running servers pick up every change within a second.
             """,
         subcommands: [List.self, Add.self, Promote.self, Rotate.self, Disable.self, Enable.self, Destroy.self, Prune.self])
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PortalLinksCore
 import PortalLinksPostgres
+import PortalLinksSQLite
 import PortalLinksStore
 
 /// Copies an installation from its SQLite file into a new PostgreSQL database, then reads the copy back and

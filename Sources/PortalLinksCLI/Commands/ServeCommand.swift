@@ -83,7 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("lockout-duration"), help: ArgumentHelp("How long a locked account stays locked.", valueName: "DURATION"))
     var lockoutDuration = "15m"
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics.", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("""
+        Serve Prometheus metrics at http://HOST:PORT/metrics: portal_links_requests_total{method,status}, \
+        portal_links_verify_results_total{result}, portal_links_request_duration_seconds{method} (histogram), \
+        portal_links_open_connections, portal_links_key_ring_generation. At most 64 connections, each request \
+        whole within 5 s, kept-alive connections closed after 30 s idle.
+        """, valueName: "HOST:PORT"))
     var metrics: String?
 
     @Option(name: .customLong("log-format"), help: "text or json, on stderr.")

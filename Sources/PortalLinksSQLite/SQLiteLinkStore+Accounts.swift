@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     public func createAccount(email: EmailAddress, clientID: ClientID, displayName: String?, passwordHash: String, link: LinkID,
@@ -33,15 +34,15 @@ extension SQLiteLinkStore {
     }
 
     public func account(email: EmailAddress) async throws -> AccountRecord? {
-        try await pool.read { db in try Self.fetchAccount(db, where: "email = ?", [email.normalized]) }
+        try await read { db in try Self.fetchAccount(db, where: "email = ?", [email.normalized]) }
     }
 
     public func account(id: Int64) async throws -> AccountRecord? {
-        try await pool.read { db in try Self.fetchAccount(db, where: "account_id = ?", [id]) }
+        try await read { db in try Self.fetchAccount(db, where: "account_id = ?", [id]) }
     }
 
     public func accounts(client: ClientID?, link: LinkID?) async throws -> [AccountRecord] {
-        try await pool.read { db in
+        try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let client {
@@ -122,7 +123,7 @@ extension SQLiteLinkStore {
     }
 
     public func sessionEndings(at now: Int64, window: Int64) async throws -> SessionVerifier.Endings {
-        try await pool.read { db in
+        try await read { db in
             var endings = SessionVerifier.Endings()
             for row in try Row.fetchAll(db, sql: "SELECT account_id, epoch FROM accounts WHERE epoch_changed_at >= ?",
                                         arguments: [now - window]) {
@@ -188,7 +189,7 @@ extension SQLiteLinkStore {
     }
 
     public func activity(account: EmailAddress?, client: ClientID?) async throws -> [ActivityEntry] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM activity WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR client_id = ?2) ORDER BY sequence
                 """, arguments: [account?.normalized, client?.description]).map { row in

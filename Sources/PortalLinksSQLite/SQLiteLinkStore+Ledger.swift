@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     public func recordIssued(_ links: [LedgerEntry], signedBy key: KeyID, actor: String, at now: Int64) async throws -> IssueRecording {
@@ -28,14 +29,14 @@ extension SQLiteLinkStore {
     }
 
     public func ledgerEntry(_ id: LinkID) async throws -> LedgerEntry? {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM links WHERE link_id = ?", arguments: [Int64(bitPattern: id.rawValue)])
                 .map(Self.ledgerEntry)
         }
     }
 
     public func ledgerEntries(client: ClientID?, expiringIn window: ClosedRange<Int64>?) async throws -> [LedgerEntry] {
-        try await pool.read { db in
+        try await read { db in
             var conditions: [String] = []
             var arguments = StatementArguments()
             if let client {

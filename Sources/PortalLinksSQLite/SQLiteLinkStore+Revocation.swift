@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     public func revocations(at now: Int64) async throws -> Revocations {
-        try await pool.read { db in
+        try await read { db in
             var revocations = Revocations()
             let linkIDs = try Int64.fetchCursor(db, sql: "SELECT link_id FROM revoked_links WHERE covers_until >= ?", arguments: [now])
             while let raw = try linkIDs.next() {
@@ -95,7 +96,7 @@ extension SQLiteLinkStore {
     }
 
     public func revocationStatus(of link: LinkID, client: ClientID) async throws -> RevocationStatus {
-        try await pool.read { db in
+        try await read { db in
             RevocationStatus(
                 linkRevokedAt: try Int64.fetchOne(db, sql: "SELECT revoked_at FROM revoked_links WHERE link_id = ?",
                                                   arguments: [Int64(bitPattern: link.rawValue)]),

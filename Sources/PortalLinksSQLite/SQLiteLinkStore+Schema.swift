@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     /// The schema, one migration per release that changes it.

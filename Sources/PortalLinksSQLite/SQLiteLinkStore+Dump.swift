@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     /// Every table in one read transaction, so the copy is of one moment even while servers run.
     public func dump() async throws -> StoreDump {
-        try await pool.read { db in
+        try await read { db in
             try StoreSchema.checkColumns { table in try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] } }
             var tables: [String: [[StoreValue]]] = [:]
             for table in StoreSchema.tables {

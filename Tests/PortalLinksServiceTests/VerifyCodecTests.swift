@@ -4,7 +4,8 @@ import NIOCore
 import PortalLinksMessages
 import SwiftProtobuf
 import Testing
-@testable import PortalLinksWire
+@testable import PortalLinksService
+import PortalLinksWire
 
 /// The hand-written codec must agree byte for byte with SwiftProtobuf.
 @Suite struct VerifyCodecTests {

@@ -1,8 +1,10 @@
 import NIOCore
 import PortalLinksCore
+import PortalLinksWire
 
 /// Links.Verify's messages read from and written into frame buffers by hand: the service's hot path neither
-/// decodes a protobuf object nor builds a string. Byte for byte what SwiftProtobuf reads and writes for
+/// decodes a protobuf object nor builds a string. Here rather than in PortalLinksWire because it speaks the
+/// core's types (the verifier and its outcome), which the client and the wire format do not need. Byte for byte what SwiftProtobuf reads and writes for
 /// `VerifyRequest` and `VerifyResponse` (the tests check both ways).
 public enum VerifyCodec {
     /// Calls `body` with the UTF-8 bytes of the request's token (empty when absent), or returns nil when the

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     public func ring() async throws -> (ring: KeyRing, generation: UInt64) {
-        try await pool.read { db in
+        try await read { db in
             (try Self.readRing(db), UInt64(try Int64.fetchOne(db, sql: "SELECT generation FROM ring_meta WHERE id = 1") ?? 0))
         }
     }
@@ -13,27 +14,22 @@ extension SQLiteLinkStore {
         actor: String, at now: Int64,
         _ change: @Sendable (inout KeyRing, RingChangeContext) throws -> [AuditEvent]
     ) async throws -> KeyRing {
-        try await pool.writeWithoutTransaction { db in
-            var written: KeyRing?
-            try db.inTransaction(.immediate) {
-                let before = try Self.readRing(db)
-                var ring = before
-                let lastExpiry: Int64? = try before.primary.flatMap { primary in
-                    try Int64.fetchOne(db, sql: "SELECT MAX(expires_at) FROM links WHERE key_id = ?",
-                                       arguments: [Int64(primary.id.rawValue)])
-                }
-                let events = try change(&ring, RingChangeContext(primaryLastLinkExpiry: lastExpiry))
-                let changed = ring.keys.filter { before.key($0.id) != $0 }
-                for key in changed {
-                    try Self.writeKey(key, db)
-                }
-                // A change that turned out to change nothing leaves the generation alone, so servers don't reload.
-                if !changed.isEmpty { try self.bumpGeneration(db) }
-                try self.appendAudit(events, actor: actor, at: now, db)
-                written = ring
-                return .commit
+        try await write { db in
+            let before = try Self.readRing(db)
+            var ring = before
+            let lastExpiry: Int64? = try before.primary.flatMap { primary in
+                try Int64.fetchOne(db, sql: "SELECT MAX(expires_at) FROM links WHERE key_id = ?",
+                                   arguments: [Int64(primary.id.rawValue)])
             }
-            return written!
+            let events = try change(&ring, RingChangeContext(primaryLastLinkExpiry: lastExpiry))
+            let changed = ring.keys.filter { before.key($0.id) != $0 }
+            for key in changed {
+                try Self.writeKey(key, db)
+            }
+            // A change that turned out to change nothing leaves the generation alone, so servers don't reload.
+            if !changed.isEmpty { try self.bumpGeneration(db) }
+            try self.appendAudit(events, actor: actor, at: now, db)
+            return ring
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 /// The embedded default store: one SQLite file in WAL mode with `synchronous = FULL`, so that a key or
 /// revocation change that returned is on disk. Several processes may share the file; SQLite's locks and
@@ -8,20 +9,43 @@ import PortalLinksCore
 public final class SQLiteLinkStore: LinkStore {
     let pool: DatabasePool
 
+    /// The store's file in an installation's home, where `portal-links` keeps it unless `--store` says otherwise.
+    public static let fileName = "portal-links.sqlite"
+
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
-        try Self.preparePrivateFile(at: path)
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(15)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        do {
+            try Self.preparePrivateFile(at: path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(15)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // Opening the pool switches the file to WAL mode and sets the writer back to NORMAL, which syncs at
+            // checkpoints only: a write answered as done could be lost with the machine. Every commit is synced.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.refuseNewerSchema(pool, path: path)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw SQLiteStoreError.translated(error)
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        // Opening the pool switches the file to WAL mode and sets the writer back to NORMAL, which syncs at
-        // checkpoints only: a write answered as done could be lost with the machine. Every commit is synced.
-        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-        try Self.refuseNewerSchema(pool, path: path)
-        try Self.migrator.migrate(pool)
+    }
+
+    /// Opens (creating if needed, with the directory, mode 0700) the store file in the installation home `home`.
+    public convenience init(home: String) throws {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw PortalLinksError(.invalidInput, "cannot create the home directory \(home)")
+            }
+        } else if !isDirectory.boolValue {
+            throw PortalLinksError(.invalidInput, "the home \(home) is not a directory")
+        }
+        try self.init(path: (home as NSString).appendingPathComponent(Self.fileName))
     }
 
     /// A store a newer release has migrated holds tables and rows this release does not know how to keep
@@ -39,14 +63,27 @@ public final class SQLiteLinkStore: LinkStore {
 
     /// One `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two writers never both read
     /// and then fail to upgrade.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
             }
-            return result!
+        } catch {
+            throw SQLiteStoreError.translated(error)
+        }
+    }
+
+    /// One read over a single snapshot.
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw SQLiteStoreError.translated(error)
         }
     }
 
@@ -84,7 +121,7 @@ public final class SQLiteLinkStore: LinkStore {
     }
 
     public func generation() async throws -> UInt64 {
-        try await pool.read { db in
+        try await read { db in
             UInt64(try Int64.fetchOne(db, sql: "SELECT generation FROM ring_meta WHERE id = 1") ?? 0)
         }
     }
@@ -92,7 +129,7 @@ public final class SQLiteLinkStore: LinkStore {
     // MARK: Audit
 
     public func auditEntries() async throws -> [AuditEntry] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence").map { row in
                 AuditEntry(sequence: row["sequence"], at: row["at"], actor: row["actor"], operation: row["operation"],
                            subject: row["subject"], previousHash: [UInt8](row["previous_hash"] as Data),

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     public func addCaller(_ caller: CallerRecord, actor: String, at now: Int64) async throws {
@@ -17,7 +18,7 @@ extension SQLiteLinkStore {
     }
 
     public func callers() async throws -> [CallerRecord] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM callers ORDER BY name").map { row in
                 let scopes: String = row["scopes"]
                 return CallerRecord(name: row["name"], keyHash: [UInt8](row["key_hash"] as Data),

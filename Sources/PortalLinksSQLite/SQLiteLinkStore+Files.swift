@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import PortalLinksCore
+import PortalLinksStore
 
 extension SQLiteLinkStore {
     /// The store holds password hashes and API-key hashes: its file is its owner's alone, whatever the umask and
