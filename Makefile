@@ -4,7 +4,6 @@ SHELL := /bin/bash
 APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev
 BIN_DEBUG := .build/debug/portal-links
 BIN_RELEASE := .build/release/portal-links
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
 PROTO_SWIFT_OUT := Sources/PortalLinksMessages
@@ -17,29 +16,27 @@ PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PR
 # Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, compressed, hence bzip2).
 TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data bzip2
 
-.PHONY: deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos
+.PHONY: help deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos docs
+
+## help: list the targets, each with the first line of its description.
+help:
+	@awk '/^## [a-z-]+: / { name = $$2; sub(/:$$/, "", name); printf "  %-14s %s\n", name, substr($$0, length($$2) + 5) }' $(MAKEFILE_LIST)
 
 ## deps: install the Debian packages the build links against, when missing.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	@./scripts/apt-install-missing.sh $(APT_PACKAGES)
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected Swift 6 in /opt/swift/usr/bin)"; exit 1; }
 
 ## client-deps: what building and testing the C and Python clients, and the crash tests, need, when missing.
 client-deps:
-	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	@./scripts/apt-install-missing.sh $(TEST_APT_PACKAGES)
 
 build: deps
 	swift build
 
-## test: check the generated code is current, build everything, run every Swift suite (the stores' against
+## test: every test suite, from a fresh clone (docs/testing.md).
+## Checks Package.swift declares every import and the Swift client links neither libcrypto nor libargon2,
+## checks the generated code and the CLI reference are current, builds everything, runs the README's walk-through, runs every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
 ## cluster-test, then hostile clients against a live server, then kill -9 of staff commands and of the
@@ -48,7 +45,10 @@ build: deps
 CAPTURE := $(CURDIR)/.build/secrets-scan
 test: deps client-deps check-protos
 	rm -rf $(CAPTURE)
+	python3 scripts/check-dependencies.py
 	swift build --build-tests
+	python3 scripts/generate-cli-reference.py --check $(BIN_DEBUG)
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/check-readme.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
@@ -65,18 +65,18 @@ test-clients: deps client-deps
 demo: build
 	@PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/demo.sh
 
-## serve: release build, then the verify service on 127.0.0.1:7420 over the embedded SQLite default
-## ($$PORTAL_LINKS_HOME or ~/.portal-links; a new home gets a caller API key and a sample link, printed once).
+## serve: run the service on 127.0.0.1:7420 over the embedded SQLite default (release build).
+## The home is $$PORTAL_LINKS_HOME or ~/.portal-links; a new home gets a caller API key and a sample link, printed once.
 serve: deps
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) serve $(SERVE_ARGS)
 
-## bench: release build; the in-process benchmark on one core; then Redis GET and Links.Verify side by side
+## bench: the benchmarks of docs/benchmarks.md (release build).
+## The in-process benchmark on one core; then Redis GET and Links.Verify side by side
 ## (each with its own load generator, then both with scripts/pipelined-load.c);
 ## then the C and Python clients' verify_many against portal-links bench at the same depth.
 bench: deps client-deps
-	@for p in redis-server redis-tools; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@./scripts/apt-install-missing.sh redis-server redis-tools
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-network.sh
@@ -87,8 +87,8 @@ bench-clients: deps client-deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
 
-## cluster-test: three serve nodes, one PostgreSQL and HAProxy on loopback: register and verify through the
-## balancer, emergency rotation and client revocation reaching every node, a node stopped mid-load and
+## cluster-test: three serve nodes, one PostgreSQL and HAProxy on loopback (also part of make test).
+## Register and verify through the balancer, emergency rotation and client revocation reaching every node, a node stopped mid-load and
 ## restarted, PostgreSQL restarted under load (scripts/cluster.py).
 cluster-test: deps client-deps
 	swift build --product portal-links
@@ -99,23 +99,28 @@ bench-cluster: deps client-deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/cluster.sh bench
 
-## soak: SOAK_MINUTES (default 10) of mixed load on one release server: Links.Verify (valid, expired, forged) from
+## soak: SOAK_MINUTES (default 10) of mixed load on one release server.
+## Links.Verify (valid, expired, forged) from
 ## portal-links bench, register / sign-in / refresh from the Python client; throughput, p99, memory and errors
 ## per minute, then whether memory stayed flat, p99 stable and errors nil (scripts/soak.py).
 soak: deps
 	swift build -c release --product portal-links
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) SOAK_MINUTES=$(SOAK_MINUTES) $$(./scripts/python-env.sh) scripts/soak.py
 
-## fuzz: libFuzzer with the address sanitizer on the frame decoder, the token verifiers, every request handler of
-## a live server and the CSV reader, FUZZ_SECONDS (default 60) each; not part of make test (scripts/fuzz.sh).
+## fuzz: libFuzzer with the address sanitizer, FUZZ_SECONDS (default 60) per target; not part of make test.
+## Targets: the frame decoder, the token verifiers, every request handler of a live server and the CSV reader
+## (scripts/fuzz.sh).
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
-## protos: regenerate the messages from Protos/ for Swift (protoc-gen-swift, built once from the swift-protobuf
-## dependency), C (protoc-c) and Python (protoc), and record the checksum of the sources they came from.
+## docs: regenerate docs/cli.md from the command definitions (make test fails when it is stale).
+docs: build
+	python3 scripts/generate-cli-reference.py $(BIN_DEBUG)
+
+## protos: regenerate the messages from Protos/ for Swift, C and Python.
+## Swift with protoc-gen-swift (built once from the swift-protobuf dependency), C (protoc-c) and Python (protoc), and record the checksum of the sources they came from.
 protos: deps
-	@missing=""; for p in protobuf-compiler protobuf-c-compiler; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@./scripts/apt-install-missing.sh protobuf-compiler protobuf-c-compiler
 	swift package resolve
 	[ -x $(PROTOC_GEN_SWIFT) ] || swift build --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc -c release --product protoc-gen-swift
 	rm -f $(PROTO_SWIFT_OUT)/*.pb.swift $(PROTO_C_OUT)/portal_links/v1/*.pb-c.[ch] $(PROTO_PYTHON_OUT)/portal_links/v1/*_pb2.py*
@@ -125,8 +130,8 @@ protos: deps
 	protoc --python_out=$(PROTO_PYTHON_OUT) --pyi_out=$(PROTO_PYTHON_OUT) -IProtos $(PROTOS)
 	for sums in $(PROTO_SUMS); do sha256sum $(PROTOS) > $$sums; done
 
-## check-protos: fail when Protos/ changed since any committed generated code was made (no protoc needed), or
-## when the ASCII look-alike table no longer matches Unicode's data (scripts/generate-ascii-lookalikes.py).
+## check-protos: fail when committed generated code or tables are stale (part of make test).
+## Stale means Protos/ changed since the generated code was made (no protoc needed), or the ASCII look-alike table no longer matches Unicode's data (scripts/generate-ascii-lookalikes.py).
 check-protos:
 	@python3 scripts/generate-ascii-lookalikes.py --check
 	@for sums in $(PROTO_SUMS); do \

@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${PORTAL_LINKS_BIN:?set PORTAL_LINKS_BIN to a portal-links binary}"
-sudo=$([ "$(id -u)" = 0 ] || echo sudo)
-command -v haproxy >/dev/null || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null; }
+./scripts/apt-install-missing.sh haproxy
 python=$(./scripts/python-env.sh)
 exec ./scripts/with-postgres.sh "$python" scripts/cluster.py "$1"

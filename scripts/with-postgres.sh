@@ -7,10 +7,7 @@
 # listens on 127.0.0.2 as well, an address its certificate does not name.
 # Installs Debian's postgresql and openssl packages when missing.
 set -euo pipefail
-sudo=$([ "$(id -u)" = 0 ] || echo sudo)
-if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql openssl >/dev/null
-fi
+"$(dirname "$0")/apt-install-missing.sh" postgresql openssl
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=$(mktemp -d /tmp/portal-links-postgres.XXXXXX)
 chmod 755 "$work"
