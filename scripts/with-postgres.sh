@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # with-postgres.sh COMMAND [ARGS...]: runs COMMAND against a throw-away PostgreSQL cluster on a free loopback
-# port, with PORTAL_LINKS_TEST_POSTGRES=postgres://portal@127.0.0.1:PORT/portal_links in its environment
+# port, with PORTAL_LINKS_TEST_POSTGRES=postgres://portal@127.0.0.1:PORT/portal_links?sslmode=disable in its environment
 # (and PORTAL_LINKS_TEST_POSTGRES_CTL, a command taking start|stop|restart, for tests that stop the server),
 # then stops the cluster and removes it. The server also speaks TLS, with a certificate for 127.0.0.1 from a CA
 # made here (PORTAL_LINKS_TEST_POSTGRES_CA, the CA's PEM file), so that sslmode=verify-full is tried for real; it
@@ -46,7 +46,8 @@ trap cleanup EXIT
 "${as_owner[@]}" "$bin/initdb" -D "$work/data" -A trust -U portal -E UTF8 --no-sync >/dev/null
 "$ctl" start >/dev/null
 "${as_owner[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U portal portal_links
-export PORTAL_LINKS_TEST_POSTGRES="postgres://portal@127.0.0.1:$port/portal_links"
+# Plain connections for the suites, as before the server spoke TLS; the TLS test asks for it by its own URLs.
+export PORTAL_LINKS_TEST_POSTGRES="postgres://portal@127.0.0.1:$port/portal_links?sslmode=disable"
 export PORTAL_LINKS_TEST_POSTGRES_CTL="$ctl"
 export PORTAL_LINKS_TEST_POSTGRES_CA="$work/ca.pem"
 "$@"

@@ -90,7 +90,8 @@ public final class RequestChecks: @unchecked Sendable {
 
     public func check(_ input: UnsafeRawBufferPointer) throws(FuzzFinding) {
         guard let selector = input.first else { return }
-        let method = MethodID(rawValue: UInt16(selector % 13))
+        // Every served id, and an unknown one on each side (0 and one past the last).
+        let method = MethodID(rawValue: UInt16(selector) % UInt16(ServerMethod.all.count + 2))
         let payload = withLiveValues(method, Array(input.dropFirst()))
         let answer: (header: FrameHeader, payload: [UInt8])
         let callID: UInt32
@@ -220,69 +221,33 @@ public final class RequestChecks: @unchecked Sendable {
             default: text
             }
         }
-        func edited<M: SwiftProtobuf.Message>(_: M.Type, _ edit: (inout M) -> Void) -> [UInt8] {
-            guard var message = try? M(serializedBytes: payload) else { return payload }
-            let before = message
-            edit(&message)
-            guard !message.isEqualTo(message: before), let bytes: [UInt8] = try? message.serializedBytes() else { return payload }
-            return bytes
+        // Placeholders stand in any string field of the method's request: swapped through its JSON form.
+        guard let served = ServerMethod.method(id: method.rawValue),
+              let message = try? served.requestType.init(serializedBytes: payload),
+              var json = try? message.jsonString(), json.contains("\"$")
+        else { return payload }
+        for placeholder in ["$LINK", "$SESSION", "$RESET", "$EMAIL", "$PASSWORD", "$APIKEY"] {
+            guard let quoted = try? JSONEncoder().encode(live(placeholder)) else { continue }
+            json = json.replacingOccurrences(of: "\"\(placeholder)\"", with: String(decoding: quoted, as: UTF8.self))
         }
-        switch method {
-        case .authHello: return edited(PortalLinks_V1_HelloRequest.self) { $0.apiKey = live($0.apiKey) }
-        case .linksVerify: return edited(PortalLinks_V1_VerifyRequest.self) { $0.token = live($0.token) }
-        case .accountsRegister: return edited(PortalLinks_V1_RegisterRequest.self) { $0.token = live($0.token); $0.password = live($0.password) }
-        case .accountsSignIn: return edited(PortalLinks_V1_SignInRequest.self) { $0.email = live($0.email); $0.password = live($0.password) }
-        case .sessionsVerify: return edited(PortalLinks_V1_SessionVerifyRequest.self) { $0.token = live($0.token) }
-        case .sessionsRefresh: return edited(PortalLinks_V1_RefreshRequest.self) { $0.token = live($0.token) }
-        case .sessionsSignOut: return edited(PortalLinks_V1_SignOutRequest.self) { $0.token = live($0.token) }
-        case .accountsRequestPasswordReset: return edited(PortalLinks_V1_PasswordResetRequest.self) { $0.email = live($0.email) }
-        case .accountsResetPassword:
-            return edited(PortalLinks_V1_ResetPasswordRequest.self) { $0.resetToken = live($0.resetToken); $0.newPassword = live($0.newPassword) }
-        default: return payload
-        }
+        guard let edited = try? served.requestType.init(jsonString: json), let bytes: [UInt8] = try? edited.serializedBytes()
+        else { return payload }
+        return bytes
     }
 
     static func decodesAsResponse(_ method: MethodID, _ payload: [UInt8]) -> Bool {
-        do {
-            switch method {
-            case .healthCheck: _ = try PortalLinks_V1_HealthCheckResponse(serializedBytes: payload)
-            case .authHello: _ = try PortalLinks_V1_HelloResponse(serializedBytes: payload)
-            case .linksVerify: _ = try PortalLinks_V1_VerifyResponse(serializedBytes: payload)
-            case .linksIssue: _ = try PortalLinks_V1_IssueResponse(serializedBytes: payload)
-            case .accountsRegister: _ = try PortalLinks_V1_RegisterResponse(serializedBytes: payload)
-            case .accountsSignIn: _ = try PortalLinks_V1_SignInResponse(serializedBytes: payload)
-            case .sessionsVerify: _ = try PortalLinks_V1_SessionVerifyResponse(serializedBytes: payload)
-            case .sessionsRefresh: _ = try PortalLinks_V1_RefreshResponse(serializedBytes: payload)
-            case .sessionsSignOut: _ = try PortalLinks_V1_SignOutResponse(serializedBytes: payload)
-            case .accountsRequestPasswordReset: _ = try PortalLinks_V1_PasswordResetResponse(serializedBytes: payload)
-            case .accountsResetPassword: _ = try PortalLinks_V1_ResetPasswordResponse(serializedBytes: payload)
-            default: return false
-            }
-            return true
-        } catch {
-            return false
-        }
+        guard let served = ServerMethod.method(id: method.rawValue) else { return false }
+        return (try? served.responseType.init(serializedBytes: payload)) != nil
     }
 
     /// Tokens, passwords and API keys of a request, long enough that finding one in a message is no accident.
     static func secrets(in method: MethodID, _ payload: [UInt8]) -> [String] {
-        let found: [String]
-        switch method {
-        case .authHello: found = [(try? PortalLinks_V1_HelloRequest(serializedBytes: payload))?.apiKey].compactMap { $0 }
-        case .linksVerify: found = [(try? PortalLinks_V1_VerifyRequest(serializedBytes: payload))?.token].compactMap { $0 }
-        case .accountsRegister:
-            let request = try? PortalLinks_V1_RegisterRequest(serializedBytes: payload)
-            found = [request?.token, request?.password].compactMap { $0 }
-        case .accountsSignIn: found = [(try? PortalLinks_V1_SignInRequest(serializedBytes: payload))?.password].compactMap { $0 }
-        case .sessionsVerify: found = [(try? PortalLinks_V1_SessionVerifyRequest(serializedBytes: payload))?.token].compactMap { $0 }
-        case .sessionsRefresh: found = [(try? PortalLinks_V1_RefreshRequest(serializedBytes: payload))?.token].compactMap { $0 }
-        case .sessionsSignOut: found = [(try? PortalLinks_V1_SignOutRequest(serializedBytes: payload))?.token].compactMap { $0 }
-        case .accountsResetPassword:
-            let request = try? PortalLinks_V1_ResetPasswordRequest(serializedBytes: payload)
-            found = [request?.resetToken, request?.newPassword].compactMap { $0 }
-        default: found = []
-        }
-        return found.filter { $0.count >= 8 }
+        guard let served = ServerMethod.method(id: method.rawValue), !served.secretFields.isEmpty,
+              let message = try? served.requestType.init(serializedBytes: payload),
+              let json = try? message.jsonString(),
+              let fields = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
+        else { return [] }
+        return served.secretFields.compactMap { fields[$0] as? String }.filter { $0.count >= 8 }
     }
 }
 

@@ -12,6 +12,7 @@ struct CallFailure: Error, Sendable {
 
     /// The wire status for an error from below; storage details stay in the server's log.
     static func from(_ error: any Error) -> CallFailure {
+        if let failure = error as? CallFailure { return failure }  // already the call's answer (Issue's own refusals)
         guard let error = error as? PortalLinksError else { return CallFailure(status: .internal, message: "storage error") }
         let status: StatusCode
         switch error.code {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import PortalLinks
 import PortalLinksCore
 import PortalLinksMessages
 import PortalLinksWire
@@ -221,25 +222,31 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 close(context, reason: "too many calls without a Hello")
             }
         }
-        switch method {
-        case .linksVerify:
-            guard authorise(context, header, allowed: mayVerify, scope: "verify") else { return }
-            verify(context, header, payload)
-        case .healthCheck: health(context, header, payload)
-        case .authHello: hello(context, header, payload)
-        case .linksIssue:
-            guard authorise(context, header, allowed: mayIssue, scope: "issue") else { return }
-            // Calls that wait (Issue, the account methods) take the time of receipt for their deadline.
-            issue(context, header, payload, receivedAt: readAt)
-        case .sessionsVerify:
-            guard authorise(context, header, allowed: mayManageAccounts, scope: "accounts") else { return }
-            verifySession(context, header, payload)
-        case .accountsRegister, .accountsSignIn, .sessionsRefresh, .sessionsSignOut, .accountsRequestPasswordReset,
-             .accountsResetPassword:
-            guard authorise(context, header, allowed: mayManageAccounts, scope: "accounts") else { return }
-            accountCall(context, header, payload, method)
-        default:
+        guard let served = ServerMethod.method(id: header.code) else {
             respond(context, header, .unimplemented, message: "unknown method \(header.code)")
+            return
+        }
+        if let scope = served.scope {
+            guard authorise(context, header, scope: scope) else { return }
+        }
+        switch served.execution {
+        case .inline(.verify): verify(context, header, payload)
+        case .inline(.health): health(context, header, payload)
+        case .inline(.hello): hello(context, header, payload)
+        case .inline(.verifySession): verifySession(context, header, payload)
+        case .offLoop(let prepare):
+            // Calls that wait take the time of receipt for their deadline.
+            let deadline: NIODeadline? = header.deadlineMilliseconds == 0
+                ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))
+            let call = CallContext(accounts: accounts, issuer: issuer, caller: caller?.caller.name ?? "-", deadline: deadline)
+            let work: ServerMethod.OffLoopWork
+            do {
+                work = try prepare(payload, call)
+            } catch {
+                respond(context, header, .invalidArgument, message: "the payload is not a \(served.requestType.protoMessageName)")
+                return
+            }
+            offLoop(context, header, deadline: deadline, work)
         }
     }
 
@@ -373,29 +380,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func issue(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
-                       receivedAt: NIODeadline) {
-        guard let request: PortalLinks_V1_IssueRequest = decode(context, header, payload) else { return }
-        let deadline: NIODeadline? = header.deadlineMilliseconds == 0
-            ? nil : receivedAt + .milliseconds(Int64(header.deadlineMilliseconds))
-        startCall()
-        let loop = context.eventLoop
-        let box = NIOLoopBound((self, context), eventLoop: loop)
-        let callerName = caller?.caller.name ?? "-"
-        issuer.submit(IssueJob(request: request, deadline: deadline, caller: callerName) { outcome in
-            loop.execute {
-                let (handler, context) = box.value
-                handler.readAt = receivedAt
-                switch outcome {
-                case .success(let response): handler.respond(context, header, response)
-                case .failure(let failure): handler.respond(context, header, failure.status, message: failure.message)
-                }
-                handler.flushOutput(context)
-                handler.finishCall(context)
-            }
-        })
-    }
-
     private func verifySession(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard let request: PortalLinks_V1_SessionVerifyRequest = decode(context, header, payload) else { return }
         let response = AccountCalls.verifySession(request, with: snapshot.sessionVerifier, at: wallClock)
@@ -410,47 +394,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// The account methods other than Sessions.Verify: decoded here, worked on in a task (hashes go to the
-    /// server's hashing pool), answered back on the loop.
-    private func accountCall(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
-                             _ method: MethodID) {
-        let calls = accounts
-        let callerName = caller?.caller.name ?? "-"
-        switch method {
-        case .accountsRegister:
-            guard let request: PortalLinks_V1_RegisterRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.register(request, caller: callerName) }
-        case .accountsSignIn:
-            guard let request: PortalLinks_V1_SignInRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.signIn(request, caller: callerName) }
-        case .sessionsRefresh:
-            guard let request: PortalLinks_V1_RefreshRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.refresh(request) }
-        case .sessionsSignOut:
-            guard let request: PortalLinks_V1_SignOutRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.signOut(request, caller: callerName) }
-        case .accountsRequestPasswordReset:
-            guard let request: PortalLinks_V1_PasswordResetRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.requestPasswordReset(request, caller: callerName) }
-        default:
-            guard let request: PortalLinks_V1_ResetPasswordRequest = decode(context, header, payload) else { return }
-            offLoop(context, header) { try await calls.resetPassword(request, caller: callerName) }
-        }
-    }
-
     /// Runs `work` in a task, counting the call as in flight, and answers on the loop. A call whose deadline
     /// passed before the task began gets DEADLINE_EXCEEDED and no work.
-    private func offLoop<Response: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
-                                                          _ work: @escaping @Sendable () async throws -> Response) {
+    private func offLoop(_ context: ChannelHandlerContext, _ header: FrameHeader, deadline: NIODeadline?,
+                         _ work: @escaping ServerMethod.OffLoopWork) {
         let receivedAt = readAt
-        let deadline: NIODeadline? = header.deadlineMilliseconds == 0
-            ? nil : receivedAt + .milliseconds(Int64(header.deadlineMilliseconds))
         startCall()
         let loop = context.eventLoop
         let box = NIOLoopBound((self, context), eventLoop: loop)
         let logger = self.logger
         Task {
-            let outcome: Result<Response, CallFailure>
+            let outcome: Result<any SwiftProtobuf.Message, CallFailure>
             if let deadline, deadline < .now() {
                 outcome = .failure(.deadlinePassed)
             } else {
@@ -458,7 +412,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     let failure = CallFailure.from(error)
                     // Storage details are for staff, in the log; the caller gets the generic message.
                     if failure.status == .internal || failure.status == .unavailable {
-                        logger.error("account call failed", metadata: ["error": "\(error)"])
+                        logger.error("call failed", metadata: ["call.method": "\(MethodID(rawValue: header.code))",
+                                                               "error": "\(error)"])
                     } else if failure.status == .unauthenticated || failure.status == .resourceExhausted {
                         // Failed sign-ins and the like, for spotting guessing (details in the activity log).
                         logger.info("call refused", metadata: ["call.method": "\(MethodID(rawValue: header.code))",
@@ -492,11 +447,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// `allowed` is the caller's scope for this method, looked up at Hello.
-    private func authorise(_ context: ChannelHandlerContext, _ header: FrameHeader, allowed: Bool, scope: String) -> Bool {
+    /// Whether the caller that said Hello has `scope` (looked up at Hello, so no set lookup per call).
+    private func authorise(_ context: ChannelHandlerContext, _ header: FrameHeader, scope: CallerScope) -> Bool {
+        let allowed = switch scope {
+        case .verify: mayVerify
+        case .issue: mayIssue
+        case .accounts: mayManageAccounts
+        }
         if allowed { return true }
         if let caller {
-            respond(context, header, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope) scope")
+            respond(context, header, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope.rawValue) scope")
         } else {
             respond(context, header, .unauthenticated, message: "call Auth.Hello with an API key first")
         }

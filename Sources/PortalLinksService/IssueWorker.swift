@@ -38,6 +38,13 @@ final class IssueWorker: Sendable {
         signal.yield()
     }
 
+    /// Issues one link in the next batch.
+    func issue(_ request: PortalLinks_V1_IssueRequest, deadline: NIODeadline?, caller: String) async throws -> PortalLinks_V1_IssueResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(IssueJob(request: request, deadline: deadline, caller: caller) { continuation.resume(with: $0) })
+        }
+    }
+
     /// Runs until the stream is finished, answering every job it took.
     func run() async {
         for await _ in signals {

@@ -6,9 +6,8 @@ import Synchronization
 /// Counters and a latency histogram for the Prometheus endpoint. Connections count into plain local arrays
 /// (`MetricsBatch`) and add them here once per read, so the hot path touches no shared memory per call.
 public final class ServerMetrics: Sendable {
-    static let methods: [MethodID] = [.healthCheck, .authHello, .linksVerify, .linksIssue, .accountsRegister, .accountsSignIn,
-                                      .sessionsVerify, .sessionsRefresh, .sessionsSignOut, .accountsRequestPasswordReset,
-                                      .accountsResetPassword]
+    /// The served methods, each with its own counters; calls of any other id count as "other".
+    static let methods: [MethodID] = ServerMethod.all.map(\.id)
     /// Latency bucket bounds in seconds (Prometheus `le`), from 25 µs to 5 s.
     static let latencyBounds: [Double] = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
