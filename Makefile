@@ -40,7 +40,7 @@ build: deps
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
 ## cluster-test, then hostile clients against a live server, then kill -9 of staff commands and of the
-## server and a full disk (scripts/crash-test.py); last, every log, error, metrics text and audit
+## server and a full disk (IntegrationTests/crash-test.py); last, every log, error, metrics text and audit
 ## listing those runs produced is scanned for the secrets they made (scripts/scan-secrets.py).
 CAPTURE := $(CURDIR)/.build/secrets-scan
 test: deps client-deps check-protos
@@ -51,9 +51,9 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/check-readme.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
-	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/hostile-clients.sh
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/crash-test.sh
+	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/cluster.sh test
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/hostile-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 
 ## test-clients: only the C and Python clients' tests (after a debug build).
@@ -73,39 +73,39 @@ serve: deps
 
 ## bench: the benchmarks of docs/benchmarks.md (release build).
 ## The in-process benchmark on one core; then Redis GET and Links.Verify side by side
-## (each with its own load generator, then both with scripts/pipelined-load.c);
+## (each with its own load generator, then both with Benchmarks/pipelined-load.c);
 ## then the C and Python clients' verify_many against portal-links bench at the same depth.
 bench: deps client-deps
 	@./scripts/apt-install-missing.sh redis-server redis-tools
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-network.sh
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-network.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-clients.sh
 
 ## bench-clients: only the clients' comparison with portal-links bench.
 bench-clients: deps client-deps
 	swift build -c release --product portal-links
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/bench-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-clients.sh
 
 ## cluster-test: three serve nodes, one PostgreSQL and HAProxy on loopback (also part of make test).
 ## Register and verify through the balancer, emergency rotation and client revocation reaching every node, a node stopped mid-load and
-## restarted, PostgreSQL restarted under load (scripts/cluster.py).
+## restarted, PostgreSQL restarted under load (IntegrationTests/cluster.py).
 cluster-test: deps client-deps
 	swift build --product portal-links
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/cluster.sh test
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/cluster.sh test
 
 ## bench-cluster: Verify throughput through HAProxy with 1, 2 and 3 nodes (release build).
 bench-cluster: deps client-deps
 	swift build -c release --product portal-links
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./scripts/cluster.sh bench
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./IntegrationTests/cluster.sh bench
 
 ## soak: SOAK_MINUTES (default 10) of mixed load on one release server.
 ## Links.Verify (valid, expired, forged) from
 ## portal-links bench, register / sign-in / refresh from the Python client; throughput, p99, memory and errors
-## per minute, then whether memory stayed flat, p99 stable and errors nil (scripts/soak.py).
+## per minute, then whether memory stayed flat, p99 stable and errors nil (IntegrationTests/soak.py).
 soak: deps
 	swift build -c release --product portal-links
-	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) SOAK_MINUTES=$(SOAK_MINUTES) $$(./scripts/python-env.sh) scripts/soak.py
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) SOAK_MINUTES=$(SOAK_MINUTES) $$(./scripts/python-env.sh) IntegrationTests/soak.py
 
 ## fuzz: libFuzzer with the address sanitizer, FUZZ_SECONDS (default 60) per target; not part of make test.
 ## Targets: the frame decoder, the token verifiers, every request handler of a live server and the CSV reader

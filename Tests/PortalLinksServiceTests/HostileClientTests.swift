@@ -8,7 +8,7 @@ import PortalLinksWire
 import Testing
 
 /// Clients that misbehave on purpose: guessing API keys from many connections, holding connections without
-/// authenticating, sending without ever reading. (scripts/hostile-clients.py does the same at scale.)
+/// authenticating, sending without ever reading. (IntegrationTests/hostile-clients.py does the same at scale.)
 @Suite(.timeLimit(.minutes(1))) struct HostileClientTests {
     @Test func failedHellosAreThrottledPerAddressAcrossConnections() async throws {
         // A refill too slow to matter during the test, so that a loaded machine cannot give the address back a

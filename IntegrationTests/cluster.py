@@ -3,7 +3,7 @@
     cluster.py test    the multi-node checks of `make cluster-test`
     cluster.py bench   Verify throughput through HAProxy with 1, 2 and 3 nodes (`make bench-cluster`)
 
-Run by scripts/cluster.sh inside scripts/with-postgres.sh, which provides PORTAL_LINKS_TEST_POSTGRES (the
+Run by IntegrationTests/cluster.sh inside scripts/with-postgres.sh, which provides PORTAL_LINKS_TEST_POSTGRES (the
 store) and PORTAL_LINKS_TEST_POSTGRES_CTL (start|stop|restart the database). PORTAL_LINKS_BIN is the
 portal-links binary. Every process this starts is stopped on the way out.
 """
@@ -25,9 +25,10 @@ import threading
 import time
 from typing import Callable, List, Optional, Set, Tuple
 
+import harness
 import portal_links
 
-BIN = os.environ["PORTAL_LINKS_BIN"]
+BIN = harness.BIN
 STORE = os.environ["PORTAL_LINKS_TEST_POSTGRES"]
 DATABASE_CTL = os.environ["PORTAL_LINKS_TEST_POSTGRES_CTL"]
 WORK = tempfile.mkdtemp(prefix="portal-links-cluster-")
@@ -35,12 +36,6 @@ WORK = tempfile.mkdtemp(prefix="portal-links-cluster-")
 ENV = dict(os.environ, PORTAL_LINKS_STORE=STORE, PORTAL_LINKS_MASTER_KEY=secrets.token_hex(32),
            PORTAL_LINKS_HOME=os.path.join(WORK, "staff"), PORTAL_LINKS_ACTOR="cluster-test")
 failures: List[str] = []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # make test's scan for secrets (scripts/scan-secrets.py): the links and keys made here, and the nodes' logs.
@@ -87,29 +82,16 @@ def wait_until(predicate: Callable[[], bool], seconds: float, step: float = 0.02
     return None
 
 
-class Node:
+class Node(harness.Serve):
     def __init__(self, index: int) -> None:
-        self.index = index
-        self.port = free_port()
-        self.home = os.path.join(WORK, f"node{index}")
-        os.makedirs(self.home, exist_ok=True)
-        self.process: Optional[subprocess.Popen[bytes]] = None
+        home = os.path.join(WORK, f"node{index}")
+        os.makedirs(home, exist_ok=True)
+        super().__init__(ENV, os.path.join(WORK, f"node{index}.log"), "--home", home, "--threads", "1",
+                         "--hash-threads", "1", "--drain-timeout", "5s", "--log-level", "warning")
+        self.index, self.home = index, home
 
-    def start(self) -> None:
-        log = open(os.path.join(WORK, f"node{self.index}.log"), "ab")
-        self.process = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--home", self.home, "--threads", "1",
-             "--hash-threads", "1", "--drain-timeout", "5s", "--log-level", "warning"],
-            env=ENV, stdout=log, stderr=log)
-        waited = wait_until(self.serving, 30, 0.1)
-        if waited is None:
-            raise RuntimeError(f"node {self.index} did not start; see {log.name}")
-
-    def serving(self) -> bool:
-        with portal_links.Client("127.0.0.1", self.port, connect_timeout=1.0, timeout=1.0) as client:
-            return client.health() == portal_links.ServingStatus.SERVING
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
+    def stop(self, sig: int = signal.SIGTERM) -> int:  # type: ignore[override]
+        """Sends `sig` (SIGTERM drains, SIGKILL is a crash) and waits; the exit status."""
         assert self.process is not None
         self.process.send_signal(sig)
         code = self.process.wait(timeout=30)
@@ -126,7 +108,7 @@ class Balancer:
     CHECK_ANSWER = "810000000000000100000000000000020801"
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = harness.free_port()
         self.config = os.path.join(WORK, "haproxy.cfg")
         self.stats = os.path.join(WORK, "haproxy.sock")
         self.process: Optional[subprocess.Popen[bytes]] = None

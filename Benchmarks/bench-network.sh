@@ -62,7 +62,7 @@ for depth in 1 16; do
     done
 done
 
-# The same comparison with one load generator for both servers (scripts/pipelined-load.c), so that neither
+# The same comparison with one load generator for both servers (Benchmarks/pipelined-load.c), so that neither
 # side's figures depend on how much CPU its own load generator takes from the server on these shared cores.
 # Closed loop: batches like redis-benchmark -P, every call timed from its batch's write to the read that
 # completed its answer. Open loop: both servers offered the same calls per second, every call timed from its

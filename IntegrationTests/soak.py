@@ -12,8 +12,6 @@ Exit status 1 when a goal is missed. Loopback only; the server and home are remo
 """
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,31 +20,18 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Clients", "python", "src"))
+import harness  # noqa: E402
 from portal_links import Client  # noqa: E402
 
-BIN = os.environ["PORTAL_LINKS_BIN"]
+BIN = harness.BIN
 MINUTES = int(os.environ.get("SOAK_MINUTES") or 10)
 VERIFY_RPS = int(os.environ.get("SOAK_VERIFY_RPS") or 40_000)
 ACCOUNT_THREADS = int(os.environ.get("SOAK_ACCOUNT_THREADS") or 2)
 PASSWORD = "soak test password, long enough"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run(*args, env, stdin=None):
-    return subprocess.run([BIN, *args], env=env, input=stdin, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return harness.staff(env, *args, stdin=stdin)
 
 
 class AccountLoad:
@@ -104,27 +89,20 @@ class AccountLoad:
 def main():
     work = tempfile.mkdtemp(prefix="portal-links-soak-")
     env = dict(os.environ, PORTAL_LINKS_HOME=os.path.join(work, "home"), PORTAL_LINKS_ACTOR="soak")
-    port = free_port()
     api_key = run("callers", "add", "soak", "--scopes", "verify,accounts", env=env)
     link = run("issue", "--client", "soak-client", "--name", "Soak Ltd", "--format", "token", env=env)
-    log = open(os.path.join(work, "serve.log"), "w")
-    server = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
-                              env=env, stderr=log, stdout=subprocess.DEVNULL)
+    server = harness.Serve(env, os.path.join(work, "serve.log"), "--log-level", "warning")
+    port = server.port
     samples = {}  # minute -> [MiB]
     sampling = threading.Event()
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        server.start(within=30)
         accounts = AccountLoad(port, api_key, link)
         accounts.start()
 
         def sample():
             while not sampling.wait(5):
-                samples.setdefault(accounts.minute(), []).append(rss_mib(server.pid))
+                samples.setdefault(accounts.minute(), []).append(harness.rss_mib(server.pid))
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
 
@@ -145,7 +123,7 @@ def main():
             with accounts.lock:
                 latencies = accounts.latencies.get(minute, [])
                 errors = accounts.errors.get(minute, [])
-            rss = statistics.mean(samples.get(minute, [rss_mib(server.pid)]))
+            rss = statistics.mean(samples.get(minute, [harness.rss_mib(server.pid)]))
             row = {
                 "verify_rps": report["requests_per_second"], "verify_p99_ms": report["latency_us"]["p99"] / 1000,
                 "verify_errors": report["errors"], "account_rps": len(latencies) / 60,
@@ -159,12 +137,7 @@ def main():
         accounts.stop()
     finally:
         sampling.set()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        server.stop(within=20)
         subprocess.run(["rm", "-rf", work])
 
     failures = []

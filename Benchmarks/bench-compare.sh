@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two release binaries side by side, for a change's note: scripts/bench-compare.sh OLD NEW [ROUNDS]. Alternating
+# Two release binaries side by side, for a change's note: Benchmarks/bench-compare.sh OLD NEW [ROUNDS]. Alternating
 # rounds of each: in-process verify (ns), Verify at depth 1 and 16 (requests/s and p99 ms; 50 connections, one
 # server thread, one load-generator thread), and 10,000 idle authenticated connections (bytes each).
 set -uo pipefail

@@ -19,7 +19,7 @@ disk    The home on an 8 MiB tmpfs, filled to the last byte: staff commands and 
         where mounting is not allowed.
 
 PORTAL_LINKS_BIN is the portal-links binary; the Python client `portal_links` must be importable
-(scripts/crash-test.sh sets both up). Everything runs on loopback ports chosen at run time, in homes under one
+(IntegrationTests/crash-test.sh sets both up). Everything runs on loopback ports chosen at run time, in homes under one
 temporary directory that is removed at the end; every process this starts is killed and the tmpfs unmounted on
 the way out, also on failure. Exit status 1 if any check failed; the last line says which.
 """
@@ -36,7 +36,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -46,9 +45,10 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+import harness
 import portal_links
 
-BIN = os.environ["PORTAL_LINKS_BIN"]
+BIN = harness.BIN
 WORK = tempfile.mkdtemp(prefix="portal-links-crash-")
 # Only the options on the command line choose the home and the store: nothing from the caller's environment.
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_LINKS_")}
@@ -97,12 +97,6 @@ class Part:
 
 class PartStopped(Exception):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli(home: str, *arguments: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -154,35 +148,22 @@ def read_links_csv(path: str) -> List[Dict[str, str]]:
     return [row for row in csv.DictReader(lines) if row.get("sent_to") is not None]
 
 
-class Server:
+class Server(harness.Serve):
     """`portal-links serve` on a home, on a port chosen once (a restart listens on the same one)."""
 
     def __init__(self, home: str, name: str) -> None:
-        self.home, self.port = home, free_port()
-        self.log = os.path.join(WORK, f"{name}.log")
-        self.process: Optional[subprocess.Popen] = None
+        super().__init__(ENV, os.path.join(WORK, f"{name}.log"), "--home", home)
+        self.home = home
 
     def start(self, within: float = 30) -> float:
-        with open(self.log, "ab") as log:
-            self.process = spawn([BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--home", self.home],
-                                 stdout=log, stderr=log)
-        started = time.monotonic()
-        while time.monotonic() - started < within:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited with {self.process.returncode} on start; see {self.log}")
-            try:
-                with portal_links.Client("127.0.0.1", self.port, connect_timeout=1, timeout=1) as c:
-                    if c.health() == portal_links.ServingStatus.SERVING:
-                        return time.monotonic() - started
-            except (portal_links.PortalLinksError, OSError):
-                time.sleep(0.02)
-        raise RuntimeError(f"serve did not answer Health within {within} s; see {self.log}")
-
-    def client(self, key: str, timeout: float = 10) -> portal_links.Client:
-        return portal_links.Client("127.0.0.1", self.port, api_key=key, connect_timeout=5, timeout=timeout)
+        try:
+            return super().start(within)
+        finally:
+            if self.process is not None:
+                processes.append(self.process)
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.running()
 
     def kill(self) -> None:
         if self.process is not None:
