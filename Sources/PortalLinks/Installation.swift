@@ -68,23 +68,9 @@ public struct Installation: Sendable {
     /// on first use), and must be the one the store's keys are sealed under.
     public static func open(store: any LinkStore, home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
                             actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
-        if environment[MasterKeyLoader.environmentVariable] == nil { try createHomeIfMissing(home) }
+        if environment[MasterKeyLoader.environmentVariable] == nil { try InstallationHome.createIfMissing(home) }
         let masterKey = try await MasterKeyLoader.load(home: home, environment: environment, store: store)
         return Installation(store: store, masterKey: masterKey, policy: policy, actor: actor, clock: clock)
-    }
-
-    private static func createHomeIfMissing(_ home: String) throws {
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) {
-            do {
-                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw PortalLinksError(.invalidInput, "cannot create the home directory \(home)")
-            }
-        } else if !isDirectory.boolValue {
-            throw PortalLinksError(.invalidInput, "the home \(home) is not a directory")
-        }
     }
 
     /// Opens a key's sealed material.

@@ -34,17 +34,7 @@ public final class SQLiteLinkStore: LinkStore {
 
     /// Opens (creating if needed, with the directory, mode 0700) the store file in the installation home `home`.
     public convenience init(home: String) throws {
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) {
-            do {
-                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw PortalLinksError(.invalidInput, "cannot create the home directory \(home)")
-            }
-        } else if !isDirectory.boolValue {
-            throw PortalLinksError(.invalidInput, "the home \(home) is not a directory")
-        }
+        try InstallationHome.createIfMissing(home)
         try self.init(path: (home as NSString).appendingPathComponent(Self.fileName))
     }
 
