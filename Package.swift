@@ -130,25 +130,39 @@ let package = Package(
         .executableTarget(name: "FuzzTokens", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzTokens"),
         .executableTarget(name: "FuzzRequests", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzRequests"),
         .executableTarget(name: "FuzzCSV", dependencies: ["PortalLinksFuzzChecks"], path: "Fuzz/Targets/FuzzCSV"),
+        // What the test suites share: the throw-away PostgreSQL database, a movable clock, `eventually`, and the
+        // capture of secrets and output for make test's scan.
+        .target(
+            name: "PortalLinksTesting",
+            dependencies: [
+                "PortalLinksCore", "PortalLinksPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PortalLinksTesting"
+        ),
         // Every seed and past finding in Fuzz/Corpus through the same checks, on every `make test`.
         .testTarget(name: "PortalLinksFuzzCorpusTests", dependencies: ["PortalLinksFuzzChecks"]),
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore", "CPortalLinks"]),
         .testTarget(
             name: "PortalLinksStoreTests",
             dependencies: [
-                "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksCore",
+                "PortalLinksTesting", "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PortalLinksTests", dependencies: ["PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite"]),
+        .testTarget(
+            name: "PortalLinksTests",
+            dependencies: ["PortalLinksTesting", "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite"]
+        ),
         // Runs the built binary as staff would; the client library only to play a front-end server against `serve`,
         // PostgresNIO only to give PostgreSQL tests a database of their own.
         .testTarget(
             name: "PortalLinksCLITests",
             dependencies: [
-                "PortalLinksClient", "PortalLinksMessages", "PortalLinksPostgres",
+                "PortalLinksTesting", "PortalLinksClient", "PortalLinksMessages", "PortalLinksPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
@@ -164,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "PortalLinksServiceTests",
             dependencies: [
-                "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
+                "PortalLinksTesting", "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
                 "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

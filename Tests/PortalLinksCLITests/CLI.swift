@@ -1,4 +1,5 @@
 import Foundation
+import PortalLinksTesting
 import Testing
 
 /// Runs the built `portal-links` binary in a home directory of its own, as staff would.
@@ -26,7 +27,7 @@ struct CLI {
     }
 
     func remove() {
-        Capture.secret(try? String(contentsOfFile: home + "/master.key", encoding: .utf8))
+        Capture.secret(try? String(contentsOfFile: home + "/master.key", encoding: .utf8), kind: "master-key")
         try? FileManager.default.removeItem(atPath: home)
     }
 
@@ -95,28 +96,22 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// For make test's scan for secrets (scripts/scan-secrets.py): with PORTAL_LINKS_CAPTURE set, what each command
-/// was given or printed for staff (links, API keys, passwords) goes to the folder's secrets, and what must
-/// hold none (standard error; the audit log, ledger, keys, accounts and callers as listed) to its output.
-enum Capture {
-    static let folder = ProcessInfo.processInfo.environment["PORTAL_LINKS_CAPTURE"]
+/// What each command was given or printed for staff (links, API keys, passwords) goes to the capture folder's
+/// secrets, and what must hold none (standard error; the audit log, ledger, keys, accounts and callers as listed)
+/// to its output (`Capture`, for make test's scan for secrets).
+extension Capture {
     /// Commands whose standard output shows stored state, which must never hold a secret.
     static let listings: Set<String> = ["audit", "links", "keys", "accounts", "clients", "revoke"]
     static let secretShapes = try! NSRegularExpression(pattern: "plk_[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{40,}")
 
     static func record(arguments: [String], input: String?, output: CLI.Output) {
-        guard let folder else { return }
+        guard folder != nil else { return }
         let name = UUID().uuidString
         let stdoutIsListing = listings.contains(arguments.first ?? "") || arguments.starts(with: ["callers", "list"])
         var secrets = shapes(in: arguments.joined(separator: " ")) + (input.map { $0.split(separator: "\n").map(String.init) } ?? [])
         if !stdoutIsListing { secrets += shapes(in: output.stdout) }
-        write(secrets.joined(separator: "\n"), to: "\(folder)/secrets/cli-\(name)")
-        write(output.stderr + (stdoutIsListing ? output.stdout : ""), to: "\(folder)/output/cli-\(name)")
-    }
-
-    static func secret(_ text: String?) {
-        guard let folder, let text else { return }
-        write(text.trimmingCharacters(in: .whitespacesAndNewlines), to: "\(folder)/secrets/master-key-\(UUID().uuidString)")
+        write(secrets.joined(separator: "\n"), to: "secrets/cli-\(name)")
+        write(output.stderr + (stdoutIsListing ? output.stdout : ""), to: "output/cli-\(name)")
     }
 
     /// Temporary paths hold UUIDs, which are no secret.
@@ -128,11 +123,5 @@ enum Capture {
             .filter { uuid.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) == nil }
             // Tokens mix cases; names of databases and folders rarely do.
             .filter { $0.hasPrefix("plk_") || ($0.contains(where: \.isUppercase) && $0.contains(where: \.isLowercase)) }
-    }
-
-    static func write(_ text: String, to path: String) {
-        guard !text.isEmpty else { return }
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try? text.write(toFile: path, atomically: false, encoding: .utf8)
     }
 }

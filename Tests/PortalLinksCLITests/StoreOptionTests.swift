@@ -1,6 +1,7 @@
 import Foundation
 import PortalLinksClient
 import PortalLinksPostgres
+import PortalLinksTesting
 import PostgresNIO
 import Testing
 
@@ -125,33 +126,15 @@ import Testing
 enum TestDatabase {
     static func with(_ body: (String) async throws -> Void) async throws {
         let base = try #require(StoreOptionTests.postgres)
-        let server = try PostgresStoreURL(parsing: base, environment: ProcessInfo.processInfo.environment)
-        let name = "portal_links_cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await administer(server, "CREATE DATABASE \(name)")
-        // The given URL with the new database in place of its own.
-        let url = base[..<base.lastIndex(of: "/")!] + "/" + name
+        let database = try await TestPostgres.createDatabase()
+        // The given URL with the new database in place of its own (and without its parameters).
+        let url = base[..<base.lastIndex(of: "/")!] + "/" + database.database
         do {
             try await body(String(url))
         } catch {
-            try? await administer(server, "DROP DATABASE \(name) WITH (FORCE)")
+            try? await TestPostgres.dropDatabase(database)
             throw error
         }
-        try await administer(server, "DROP DATABASE \(name) WITH (FORCE)")
-    }
-
-    /// Hex digits only in the name: CREATE and DROP DATABASE take no parameters.
-    private static func administer(_ server: PostgresStoreURL, _ sql: String) async throws {
-        let logger = Logger(label: "portal-links.cli-tests")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: server.host, port: server.port, username: server.user, password: server.password,
-                                 database: server.database, tls: .disable),
-            id: 0, logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await TestPostgres.dropDatabase(database)
     }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksStore
+import PortalLinksTesting
 import PortalLinksWire
 import Synchronization
 import Testing
@@ -17,7 +18,7 @@ import Testing
     static let policy = AccountPolicy(hasher: PasswordHasher(memoryKiB: 256, iterations: 1, parallelism: 1))
     static let password = "correct horse battery"
 
-    static func start(clock: MovableClock = MovableClock(),
+    static func start(clock: TestClock = TestClock(),
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> (LiveServer, PortalLinksClient, link: String) {
         let server = try await LiveServer.start(accountPolicy: policy, clock: clock, configure: configure)
         let link = try await server.installation.issue(IssueRequest(clientID: .text("acme"), displayName: "Acme Corp")).token
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func invalidLinksGiveTheirReasonAndCreateNothing() async throws {
-        let clock = MovableClock()
+        let clock = TestClock()
         let (server, client, link) = try await Self.start(clock: clock)
         defer { Task { await server.stop() } }
         let expiring = try await server.installation.issue(IssueRequest(clientID: .text("acme"), expiresAt: clock.now + 60)).token
@@ -62,9 +63,9 @@ import Testing
         var tampered = Array(link.utf8)
         tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         clock.advance(by: 200)
-        #expect(await server.eventually { (try? await client.verifySession(token: "x")) != nil })
+        #expect(await eventually { (try? await client.verifySession(token: "x")) != nil })
         // The revocation reaches the server through its reloader, which a busy machine may run late.
-        #expect(await server.eventually { (try? await client.verify(token: revoked.token).reason) == .linkRevoked })
+        #expect(await eventually { (try? await client.verify(token: revoked.token).reason) == .linkRevoked })
         for (token, reason) in [(String(decoding: tampered, as: UTF8.self), "bad_signature"), (expiring, "expired"),
                                 (revoked.token, "link_revoked"), ("garbage", "malformed")] {
             let error = await Self.failure {
@@ -103,7 +104,7 @@ import Testing
     }
 
     @Test func fiveFailuresLockTheAccountWithTheSameMessageAsUnknownEmails() async throws {
-        let clock = MovableClock()
+        let clock = TestClock()
         let (server, client, link) = try await Self.start(clock: clock)
         defer { Task { await server.stop() } }
         _ = try await client.register(token: link, email: "ana@example.com", password: Self.password)
@@ -141,7 +142,7 @@ import Testing
     }
 
     @Test func sessionsRefreshExpireAndEndOnSignOutAndDisable() async throws {
-        let clock = MovableClock()
+        let clock = TestClock()
         let (server, client, link) = try await Self.start(clock: clock)
         defer { Task { await server.stop() } }
         _ = try await client.register(token: link, email: "ana@example.com", password: Self.password)
@@ -170,13 +171,13 @@ import Testing
         let kept = try await client.signIn(email: "ana@example.com", password: Self.password).session
         let ended = try await client.signIn(email: "ana@example.com", password: Self.password).session
         try await client.signOut(token: ended.token)
-        #expect(try await server.eventually { try await client.verifySession(token: ended.token).reason == "ended" })
+        #expect(try await eventually { try await client.verifySession(token: ended.token).reason == "ended" })
         #expect(try await client.verifySession(token: kept.token).valid)
 
         // Disabling the account (staff, another process) ends its sessions on the server within seconds.
         #expect(try await server.installation.store.setAccount(email: EmailAddress("ana@example.com")!, disabled: true,
                                                                actor: "staff", at: clock.now))
-        #expect(try await server.eventually { try await client.verifySession(token: kept.token).reason == "ended" })
+        #expect(try await eventually { try await client.verifySession(token: kept.token).reason == "ended" })
         #expect(await Self.failure { _ = try await client.refreshSession(token: kept.token) }?.code == .unauthenticated)
         await client.close()
     }
@@ -187,11 +188,11 @@ import Testing
         _ = try await client.register(token: link, email: "ana@example.com", password: Self.password)
         let session = try await client.signIn(email: "ana@example.com", password: Self.password).session
         _ = try await server.installation.setClient(.text("acme"), disabled: true)
-        #expect(try await server.eventually { try await client.verifySession(token: session.token).reason == "ended" })
+        #expect(try await eventually { try await client.verifySession(token: session.token).reason == "ended" })
         #expect(await Self.failure { _ = try await client.signIn(email: "ana@example.com", password: Self.password) }?.code
                 == .unauthenticated)
         _ = try await server.installation.setClient(.text("acme"), disabled: false)
-        #expect(try await server.eventually { try await client.verifySession(token: session.token).valid })
+        #expect(try await eventually { try await client.verifySession(token: session.token).valid })
         _ = try await client.signIn(email: "ana@example.com", password: Self.password)
         await client.close()
     }
@@ -215,7 +216,7 @@ import Testing
         #expect(await Self.failure {
             try await client.resetPassword(resetToken: reset.resetToken, newPassword: "yet another passphrase")
         }?.code == .unauthenticated)
-        #expect(try await server.eventually { try await client.verifySession(token: session.token).reason == "ended" })
+        #expect(try await eventually { try await client.verifySession(token: session.token).reason == "ended" })
         _ = try await client.signIn(email: "ana@example.com", password: "a brand new passphrase")
         await client.close()
     }
@@ -288,7 +289,7 @@ import Testing
         let holding = Task {
             try await server.server.hashing.run { while !release.withLock({ $0 }) { usleep(1_000) } }
         }
-        #expect(await server.eventually { server.server.hashing.pending == 1 })
+        #expect(await eventually { server.server.hashing.pending == 1 })
         let refused = await Self.failure { _ = try await client.signIn(email: "ana@example.com", password: Self.password) }
         #expect(refused?.code == .resourceExhausted)
         release.withLock { $0 = true }

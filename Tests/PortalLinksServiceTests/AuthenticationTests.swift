@@ -1,6 +1,7 @@
 import Foundation
 import PortalLinksClient
 import PortalLinksMessages
+import PortalLinksTesting
 import PortalLinksWire
 import Testing
 @testable import PortalLinks
@@ -42,7 +43,7 @@ import Testing
 
         // Revoked in the store: the open connection loses its authentication within a second.
         try await server.installation.revokeCaller(named: "frontend")
-        let refused = await server.eventually {
+        let refused = await eventually {
             do {
                 _ = try await good.verify(token: "AQ")
                 return false
@@ -123,7 +124,7 @@ import Testing
         defer { Task { await server.stop() } }
         let client = try server.client(apiKey: server.verifierKey)
         #expect(try await client.verify(token: "AQ").reason == .malformed)
-        #expect(await server.eventually(within: 5) { server.server.openConnections == 0 }, "the idle connection was closed")
+        #expect(await eventually(within: .seconds(5)) { server.server.openConnections == 0 }, "the idle connection was closed")
         #expect(try await client.verify(token: "AQ").reason == .malformed)
         #expect(try await client.hello().caller == "frontend")
         await client.close()

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PortalLinksClient
 import PortalLinksMessages
+import PortalLinksTesting
 import PortalLinksWire
 @testable import PortalLinksService
 import Testing
@@ -30,7 +31,7 @@ import Testing
         #expect(process.terminationStatus == 0)
         // The server reloads every 100 ms here; three seconds leave room for a machine busy with the other suites
         // (make cluster-test measures the one-second promise on a quiet one).
-        let refused = try await server.eventually(within: 3) { try await client.verify(token: link.token).reason == .keyDisabled }
+        let refused = try await eventually(within: .seconds(3)) { try await client.verify(token: link.token).reason == .keyDisabled }
         #expect(refused, "refused without a restart")
         await client.close()
     }

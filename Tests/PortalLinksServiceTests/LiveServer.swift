@@ -6,6 +6,7 @@ import NIOSSL
 import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksSQLite
+import PortalLinksTesting
 import PortalLinksWire
 import ServiceLifecycle
 import Synchronization
@@ -30,7 +31,7 @@ final class LiveServer: Sendable {
     let metrics: MetricsEndpoint
 
     static func start(reloadInterval: Duration = .milliseconds(100), accountPolicy: AccountPolicy? = nil,
-                      clock: MovableClock? = nil, metricsLimits: MetricsEndpoint.Limits = .init(),
+                      clock: TestClock? = nil, metricsLimits: MetricsEndpoint.Limits = .init(),
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-serve-\(UUID().uuidString)").path
         let now: @Sendable () -> Int64
@@ -82,7 +83,7 @@ final class LiveServer: Sendable {
 
     func stop() async {
         Capture.write(server.metricsText(), to: "output/metrics-\(UUID().uuidString).txt")
-        Capture.write((try? String(contentsOfFile: home + "/master.key", encoding: .utf8)) ?? "", to: "secrets/master-key-\(UUID().uuidString)")
+        Capture.secret(try? String(contentsOfFile: home + "/master.key", encoding: .utf8), kind: "master-key")
         await group.triggerGracefulShutdown()
         _ = try? await running.value
         try? FileManager.default.removeItem(atPath: home)
@@ -94,25 +95,6 @@ final class LiveServer: Sendable {
         let claims = try LinkClaims(keyID: primary.id, issuedAt: issuedAt, expiresAt: expiresAt, clientID: client)
         return LinkToken.sign(claims, with: try installation.hmacKey(for: primary)!).token
     }
-
-    /// Polls `condition` for up to `seconds`, for changes that reach the server through the reloader. Servers
-    /// promise a second on a quiet machine (make cluster-test measures it); the suites share two cores with
-    /// password hashing and CLI processes, hence five.
-    func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        return try await condition()
-    }
-}
-
-/// A clock the test moves; starts at the real time so that links issued by the server look current.
-final class MovableClock: Sendable {
-    private let value = Mutex<Int64>(Int64(Date().timeIntervalSince1970))
-    var now: Int64 { value.withLock { $0 } }
-    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
 }
 
 /// A bare TCP connection for sending arbitrary bytes and reading whatever frames come back.

@@ -3,6 +3,7 @@ import Logging
 import PortalLinksPostgres
 import PortalLinksSQLite
 import PortalLinksStore
+import PortalLinksTesting
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -18,8 +19,7 @@ import Testing
         logger.logLevel = .critical
         return logger
     }()
-    static let postgres = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_POSTGRES"]
-        .flatMap { try? PostgresStoreURL(parsing: $0) }
+    static let postgres = TestPostgres.server
 
     /// Tokens naming keys nobody has (any end user can send them through a front-end) cost one generation read
     /// each, never a full load; a key that really is new is loaded at once.
@@ -51,14 +51,12 @@ import Testing
             let before = state.generation
             let other = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "other")
             _ = try await other.revokeLink(LinkID(rawValue: 7))
-            #expect(try await Self.eventually(within: .seconds(1)) { state.generation > before })
+            #expect(try await eventually(within: .seconds(1)) { state.generation > before })
         }
     }
 
     @Test(.enabled(if: postgres != nil)) func aPostgreSQLChangeIsReloadedAtOnceLongBeforeThePoll() async throws {
-        let server = try #require(Self.postgres)
-        let database = server.with(database: "portal_links_reloader_\(UInt32.random(in: 0...UInt32.max))")
-        try await Self.administer(server, PostgresQuery(unsafeSQL: "CREATE DATABASE \(database.database)"))
+        let database = try await TestPostgres.createDatabase()
         let environment = ["PORTAL_LINKS_MASTER_KEY": MasterKey.generate().hexEncoded]
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
         let serving = try await PostgresLinkStore.open(location: database, logger: Self.logger)
@@ -68,13 +66,13 @@ import Testing
             _ = try await installation.rotateKeys()
             try await Self.withReloader(installation, interval: .seconds(3_600)) { state in
                 // Listening has begun once its connection shows in pg_stat_activity.
-                #expect(try await Self.eventually(within: .seconds(5)) {
-                    try await Self.administer(database, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'") > 0
+                #expect(try await eventually(within: .seconds(5)) {
+                    try await !TestPostgres.rows(database, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'").isEmpty
                 })
                 let before = state.generation
                 let other = try await Installation.open(store: staff, home: home, environment: environment, actor: "staff")
                 _ = try await other.rotateKeys(emergency: true)
-                #expect(try await Self.eventually(within: .seconds(1)) { state.generation > before },
+                #expect(try await eventually(within: .seconds(1)) { state.generation > before },
                         "reloaded within a second with the next poll an hour away")
             }
         } catch {
@@ -82,7 +80,7 @@ import Testing
         }
         await serving.close()
         await staff.close()
-        try await Self.administer(server, PostgresQuery(unsafeSQL: "DROP DATABASE \(database.database) WITH (FORCE)"))
+        try await TestPostgres.dropDatabase(database)
     }
 
     /// Runs a reloader over `installation` in a service group for `body`, then shuts the group down and expects
@@ -98,31 +96,5 @@ import Testing
         await group.triggerGracefulShutdown()
         try await running.value
         #expect(ContinuousClock.now - stopping < .seconds(1))
-    }
-
-    static func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return try await condition()
-    }
-
-    /// Runs one statement on a connection of its own; returns how many rows it returned.
-    @discardableResult
-    static func administer(_ location: PostgresStoreURL, _ statement: PostgresQuery) async throws -> Int {
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: location.host, port: location.port, username: location.user, password: location.password,
-                                 database: location.database, tls: .disable),
-            id: 0, logger: logger)
-        do {
-            let count = try await connection.query(statement, logger: logger).collect().count
-            try await connection.close()
-            return count
-        } catch {
-            try? await connection.close()
-            throw error
-        }
     }
 }

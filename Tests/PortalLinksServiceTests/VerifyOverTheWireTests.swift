@@ -3,6 +3,7 @@ import NIOCore
 import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksSQLite
+import PortalLinksTesting
 import PortalLinksWire
 import Testing
 @testable import PortalLinks
@@ -17,7 +18,7 @@ import Testing
         let now = Int64(Date().timeIntervalSince1970)
 
         let link = try await installation.issue(IssueRequest(clientID: .text("acme"), displayName: "Acme Corp"))
-        _ = try await server.eventually { try await client.verify(token: link.token).valid }
+        _ = try await eventually { try await client.verify(token: link.token).valid }
         let valid = try await client.verify(token: link.token)
         #expect(valid.valid && valid.reason == .unspecified)
         #expect(valid.clientID == "acme" && valid.displayName == "Acme Corp")
@@ -47,15 +48,15 @@ import Testing
         // Revocations and key changes made through the store reach the server through its reloader.
         let second = try await installation.issue(IssueRequest(clientID: .text("globex")))
         try await installation.revokeLink(second.linkID)
-        #expect(try await server.eventually { try await client.verify(token: second.token).reason == .linkRevoked })
+        #expect(try await eventually { try await client.verify(token: second.token).reason == .linkRevoked })
         let third = try await installation.issue(IssueRequest(clientID: .text("initech")))
         try await installation.setClient(.text("initech"), disabled: true)
-        #expect(try await server.eventually { try await client.verify(token: third.token).reason == .clientDisabled })
+        #expect(try await eventually { try await client.verify(token: third.token).reason == .clientDisabled })
         try await Task.sleep(for: .seconds(1))
         try await installation.revokeClient(.text("acme"))
-        #expect(try await server.eventually { try await client.verify(token: link.token).reason == .clientRevoked })
+        #expect(try await eventually { try await client.verify(token: link.token).reason == .clientRevoked })
         try await installation.rotateKeys(emergency: true)
-        #expect(try await server.eventually { try await client.verify(token: third.token).reason == .keyDisabled })
+        #expect(try await eventually { try await client.verify(token: third.token).reason == .keyDisabled })
         await client.close()
     }
 
@@ -77,7 +78,7 @@ import Testing
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }
         let link = try await server.installation.issue(IssueRequest(clientID: .text("acme")))
-        _ = try await server.eventually { try await server.client(apiKey: server.verifierKey).verify(token: link.token).valid }
+        _ = try await eventually { try await server.client(apiKey: server.verifierKey).verify(token: link.token).valid }
         let raw = try await RawConnection(port: server.port)
         var frames = [Frame.request(.authHello, callID: 0, payload: Payload.hello(server.verifierKey))]
         frames += (1...1_000).map { Frame.request(.linksVerify, callID: UInt32($0), payload: Payload.verify($0 % 2 == 0 ? link.token : "bad")) }

@@ -4,6 +4,7 @@ import PortalLinksCore
 import PortalLinksPostgres
 import PortalLinksSQLite
 import PortalLinksStore
+import PortalLinksTesting
 import PostgresNIO
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import PortalLinksCore
 import PortalLinksPostgres
 import PortalLinksStore
+import PortalLinksTesting
 import PostgresNIO
 import Testing
 

@@ -2,20 +2,13 @@ import Foundation
 import PortalLinks
 import PortalLinksCore
 import PortalLinksSQLite
+import PortalLinksTesting
 import Synchronization
-
-/// A clock tests can move.
-final class TestClock: Sendable {
-    private let value: Mutex<Int64>
-    init(_ start: Int64 = 1_800_000_000) { value = Mutex(start) }
-    var now: Int64 { value.withLock { $0 } }
-    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
-}
 
 /// A fresh home directory with an installation in it.
 struct TestHome {
     let directory: String
-    let clock = TestClock()
+    let clock = TestClock(1_800_000_000)
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-home-\(UUID().uuidString)").path
