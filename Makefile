@@ -45,8 +45,8 @@ build: deps
 CAPTURE := $(CURDIR)/.build/secrets-scan
 test: deps client-deps check-protos
 	rm -rf $(CAPTURE)
-	python3 scripts/check-dependencies.py
 	swift build --build-tests
+	python3 scripts/check-dependencies.py
 	python3 scripts/generate-cli-reference.py --check $(BIN_DEBUG)
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/check-readme.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
