@@ -18,27 +18,22 @@ def is_installation_option(argument: dict) -> bool:
     return argument["kind"] == "option" and argument.get("preferredName", {}).get("name") in INSTALLATION
 
 
+def spelled(name: dict) -> str:
+    return ("--" if name["kind"] == "long" else "-") + name["name"]
+
+
 def option_names(argument: dict) -> str:
-    names = []
-    for name in argument.get("names", []):
-        prefix = "--" if name["kind"] == "long" else "-"
-        names.append(f"{prefix}{name['name']}")
-    return ", ".join(names)
+    return ", ".join(spelled(name) for name in argument.get("names", []))
 
 
 def usage_of(argument: dict) -> str:
-    kind = argument["kind"]
     value = argument.get("valueName", "")
-    if kind == "positional":
+    if argument["kind"] == "positional":
         text = f"<{value}>"
-    elif kind == "flag":
-        text = option_names(argument).split(", ")[-1] if argument.get("names") else value
-        preferred = argument.get("preferredName")
-        if preferred:
-            text = ("--" if preferred["kind"] == "long" else "-") + preferred["name"]
+    elif argument["kind"] == "flag":
+        text = spelled(argument["preferredName"])
     else:
-        preferred = argument["preferredName"]
-        text = ("--" if preferred["kind"] == "long" else "-") + preferred["name"] + f" <{value}>"
+        text = f"{spelled(argument['preferredName'])} <{value}>"
     if argument.get("isRepeating"):
         text += " ..."
     return f"[{text}]" if argument.get("isOptional") else text

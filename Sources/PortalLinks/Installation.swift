@@ -64,8 +64,8 @@ public struct Installation: Sendable {
     }
 
     /// Opens the installation whose data is in `store` (which store is the caller's choice: the CLI's default is
-    /// the SQLite file in the home). The master key still comes from `PORTAL_LINKS_MASTER_KEY` or the key file in `home` (created, with `home`,
-    /// on first use), and must be the one the store's keys are sealed under.
+    /// the SQLite file in the home). The master key still comes from `PORTAL_LINKS_MASTER_KEY` or the key file in
+    /// `home` (created, with `home`, on first use), and must be the one the store's keys are sealed under.
     public static func open(store: any LinkStore, home: String, environment: [String: String], policy: LinkPolicy = LinkPolicy(),
                             actor: String, clock: @escaping @Sendable () -> Int64 = systemClock) async throws -> Installation {
         if environment[MasterKeyLoader.environmentVariable] == nil { try InstallationHome.createIfMissing(home) }

@@ -222,19 +222,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 close(context, reason: "too many calls without a Hello")
             }
         }
-        guard let served = ServerMethod.method(id: header.code) else {
+        guard let route = ServerMethod.route(id: header.code) else {
             respond(context, header, .unimplemented, message: "unknown method \(header.code)")
             return
         }
-        if let scope = served.scope {
+        if let scope = route.scope {
             guard authorise(context, header, scope: scope) else { return }
         }
-        switch served.execution {
-        case .inline(.verify): verify(context, header, payload)
-        case .inline(.health): health(context, header, payload)
-        case .inline(.hello): hello(context, header, payload)
-        case .inline(.verifySession): verifySession(context, header, payload)
-        case .offLoop(let prepare):
+        switch route.inline {
+        case .verify: verify(context, header, payload)
+        case .health: health(context, header, payload)
+        case .hello: hello(context, header, payload)
+        case .verifySession: verifySession(context, header, payload)
+        case nil:
+            let served = ServerMethod.all[route.index]
+            guard case .offLoop(let prepare) = served.execution else {
+                preconditionFailure("\(served.name) is routed off the loop but is not an off-loop entry")
+            }
             // Calls that wait take the time of receipt for their deadline.
             let deadline: NIODeadline? = header.deadlineMilliseconds == 0
                 ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))

@@ -83,19 +83,33 @@ extension ServerMethod {
         },
     ]
 
-    /// `all` by method id, so that dispatch is an index, not a search.
-    private static let byID: [ServerMethod?] = {
-        var table = [ServerMethod?](repeating: nil, count: Int(all.map(\.id.rawValue).max() ?? 0) + 1)
-        for method in all {
+    /// What dispatch needs for each call, as plain values: copying one costs no reference counting on the
+    /// Links.Verify path, where copying an entry (its closure, its arrays) would.
+    struct Route {
+        let scope: CallerScope?
+        /// The connection's own handler, or nil for an off-loop method (then `all[index]`).
+        let inline: InlineMethod?
+        let index: Int
+    }
+
+    /// Routes by method id, so that dispatch is an index, not a search.
+    private static let routes: [Route?] = {
+        var table = [Route?](repeating: nil, count: Int(all.map(\.id.rawValue).max() ?? 0) + 1)
+        for (index, method) in all.enumerated() {
             precondition(table[Int(method.id.rawValue)] == nil, "two entries for \(method.name)")
-            table[Int(method.id.rawValue)] = method
+            let inline: InlineMethod? = if case .inline(let handler) = method.execution { handler } else { nil }
+            table[Int(method.id.rawValue)] = Route(scope: method.scope, inline: inline, index: index)
         }
         return table
     }()
 
+    static func route(id: UInt16) -> Route? {
+        Int(id) < routes.count ? routes[Int(id)] : nil
+    }
+
     /// The method with this id, or nil for one the server does not serve (UNIMPLEMENTED).
     public static func method(id: UInt16) -> ServerMethod? {
-        Int(id) < byID.count ? byID[Int(id)] : nil
+        route(id: id).map { all[$0.index] }
     }
 
     /// An entry whose request is decoded on the loop and worked on off it by `work`.
