@@ -119,9 +119,9 @@ let package = Package(
             name: "PortalLinksFuzzChecks",
             dependencies: [
                 "PortalLinks", "PortalLinksCore", "PortalLinksSQLite", "PortalLinksService", "PortalLinksWire", "PortalLinksMessages",
+                "PortalLinksTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Fuzz/Checks"
@@ -135,9 +135,12 @@ let package = Package(
         .target(
             name: "PortalLinksTesting",
             dependencies: [
-                "PortalLinksCore", "PortalLinksPostgres",
+                "PortalLinksCore", "PortalLinksPostgres", "PortalLinks", "PortalLinksService", "PortalLinksWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/PortalLinksTesting"
         ),
@@ -182,6 +185,7 @@ let package = Package(
                 "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -5,6 +5,8 @@
 set -uo pipefail
 old=$(realpath "$1") new=$(realpath "$2") rounds=${3:-3}
 work=$(mktemp -d)
+# The memory measurements build their frames with the Python client's codec (IntegrationTests/harness.py).
+harness_python=$("$(dirname "$0")/../scripts/python-env.sh")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 for round in $(seq "$rounds"); do
   for side in old new; do
@@ -22,7 +24,7 @@ for round in $(seq "$rounds"); do
          python3 -c "import json,sys; d=json.load(sys.stdin); print(round(d['requests_per_second']), d['latency_us']['p99'] / 1000)")
     d16=$("$bin" bench --connect "127.0.0.1:$port" --api-key "$key" -c 50 -P 16 -n 3000000 --warmup 1s --threads 1 --format json 2>/dev/null |
          python3 -c "import json,sys; d=json.load(sys.stdin); print(round(d['requests_per_second']), d['latency_us']['p99'] / 1000)")
-    idle=$(python3 "$(dirname "$0")/bench-idle-connections.py" "$port" "$pid" "$key" 10000 | sed -E 's/.* ([0-9]+) bytes per connection/\1/')
+    idle=$("$harness_python" "$(dirname "$0")/bench-idle-connections.py" "$port" "$pid" "$key" 10000 | sed -E 's/.* ([0-9]+) bytes per connection/\1/')
     kill $pid; wait $pid 2>/dev/null
     echo "$round $side in-process-verify-ns=$inproc depth1=[$d1] depth16=[$d16] idle-bytes-per-conn=$idle"
   done

@@ -8,6 +8,8 @@ set -euo pipefail
 pl="${PORTAL_LINKS_BIN:?set PORTAL_LINKS_BIN to a release build of portal-links}"
 requests="${BENCH_REQUESTS:-200000}"
 work=$(mktemp -d)
+# The memory measurements build their frames with the Python client's codec (IntegrationTests/harness.py).
+harness_python=$("$(dirname "$0")/../scripts/python-env.sh")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cleanup() { kill ${redis_pid:-} ${serve_pid:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -124,5 +126,5 @@ printf '%-34s %14.0f %14s %14s   refused: %s\n' "light Verify load, asking 100/s
     "$(field "$light" "d['sign_ins']['failed'] or 'none'")"
 
 echo
-python3 "$(dirname "$0")/bench-idle-connections.py" "$serve_port" "$serve_pid" "$key" 10000
-python3 "$(dirname "$0")/bench-non-reading.py" "$serve_port" "$serve_pid" "$key" "$token" 200
+"$harness_python" "$(dirname "$0")/bench-idle-connections.py" "$serve_port" "$serve_pid" "$key" 10000
+"$harness_python" "$(dirname "$0")/bench-non-reading.py" "$serve_port" "$serve_pid" "$key" "$token" 200

@@ -2,9 +2,13 @@
 """What a client that never reads its answers costs a running portal-links serve: N connections pipeline
 calls for a few seconds without reading, first without a Hello (the server answers a few, then closes each), then
 authenticated, pipelining Links.Verify (the server stops reading each once its answers wait: docs/protocol.md
-promises at most 256 KiB a connection). Prints the server's resident memory growth per connection.
+promises at most 256 KiB a connection). Prints the server's resident memory growth per connection. Run with the
+Python client's environment (scripts/python-env.sh).
 Usage: bench-non-reading.py PORT SERVER_PID API_KEY TOKEN [N]"""
-import select, socket, struct, sys, time
+import os, select, socket, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "IntegrationTests"))
+import harness  # noqa: E402
 
 port, pid, key, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 count = int(sys.argv[5]) if len(sys.argv) > 5 else 200
@@ -12,17 +16,7 @@ SECONDS = 3.0
 
 
 def rss_kib():
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-
-
-def frame(method, call_id, payload):
-    return struct.pack(">BBHIII", 1, 0, method, call_id, 0, len(payload)) + payload
-
-
-def text_field(number, text):
-    data = text.encode()
-    return bytes([number << 3 | 2, len(data)]) + data
+    return harness.rss_mib(pid) * 1024
 
 
 def flood(sockets, data):
@@ -47,7 +41,7 @@ def report(label, before, peak, closed):
           f"{(peak - before) / count:.0f} KiB a connection; {closed} closed by the server")
 
 
-verify = frame(3, 1, text_field(1, token)) * 400
+verify = harness.verify_frame(token) * 400
 before = rss_kib()
 unauthenticated = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
 peak, closed = flood(unauthenticated, verify)
@@ -59,11 +53,7 @@ time.sleep(1)
 before = rss_kib()
 authenticated = []
 for _ in range(count):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(frame(2, 1, text_field(1, key)))
-    header = s.recv(16, socket.MSG_WAITALL)
-    s.recv(struct.unpack(">I", header[12:16])[0], socket.MSG_WAITALL)
-    authenticated.append(s)
+    authenticated.append(harness.authenticated_socket(port, key))
 peak, closed = flood(authenticated, verify)
 report("authenticated, pipelining Links.Verify", before, peak, closed)
 for s in authenticated:

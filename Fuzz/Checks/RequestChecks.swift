@@ -4,8 +4,8 @@ import PortalLinks
 import PortalLinksMessages
 import PortalLinksSQLite
 import PortalLinksService
+import PortalLinksTesting
 import PortalLinksWire
-import ServiceLifecycle
 import SwiftProtobuf
 
 /// Every request handler of a live server (in this process, over loopback, on a fresh SQLite home) fed
@@ -20,9 +20,7 @@ import SwiftProtobuf
 /// email, password or API key is one of the placeholders `$LINK`, `$SESSION`, `$RESET`, `$EMAIL`,
 /// `$PASSWORD`, `$APIKEY` gets the live value in its place (Fuzz/Corpus/requests holds such seeds).
 public final class RequestChecks: @unchecked Sendable {
-    let home: String
-    let group: ServiceGroup
-    let running: Task<Void, any Error>
+    let server: InProcessServer
     let port: Int
     let apiKey: String
     private var connection: BlockingConnection?
@@ -40,39 +38,30 @@ public final class RequestChecks: @unchecked Sendable {
 
     /// Starts the server; `prepare` then makes the link, account, session and reset the placeholders stand for.
     public static func start() async throws -> RequestChecks {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-fuzz-\(UUID().uuidString)").path
+        let home = InProcessServer.temporaryHome("fuzz")
         let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "fuzz")
         let apiKey = try await installation.addCaller(named: "fuzz", scopes: CallerScope.allCases)
         var logger = Logger(label: "fuzz")
         logger.logLevel = .critical
         var configuration = ServerConfiguration()
-        configuration.port = 0
         configuration.baseURL = "https://portal.example.com/join"
         // At the default idle priority, password hashes wait for any other work on the machine, for longer
         // than a call's time limit when the machine is busy.
         configuration.hashPriority = .normal
-        let state = try await ServingState(installation: installation, logger: logger)
-        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: SnapshotReloader(state: state))], logger: logger))
-        let running = Task { try await group.run() }
-        let port = try await server.listeningAddress().port!
-        return RequestChecks(home: home, group: group, running: running, port: port, apiKey: apiKey)
+        let server = try await InProcessServer.start(installation: installation, home: home, configuration: configuration,
+                                                     reloadInterval: .milliseconds(250), logger: logger)
+        return RequestChecks(server: server, apiKey: apiKey)
     }
 
-    private init(home: String, group: ServiceGroup, running: Task<Void, any Error>, port: Int, apiKey: String) {
-        self.home = home
-        self.group = group
-        self.running = running
-        self.port = port
+    private init(server: InProcessServer, apiKey: String) {
+        self.server = server
+        port = server.port
         self.apiKey = apiKey
     }
 
     public func stop() async {
         connection = nil
-        await group.triggerGracefulShutdown()
-        _ = try? await running.value
-        try? FileManager.default.removeItem(atPath: home)
+        await server.stop()
     }
 
     /// Issues the link, registers the account, signs in and asks for a reset, over the wire. Blocking.

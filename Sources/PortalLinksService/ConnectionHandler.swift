@@ -7,12 +7,14 @@ import PortalLinksMessages
 import PortalLinksWire
 import SwiftProtobuf
 
-/// One client connection: authentication, dispatch by method id, backpressure and draining.
+/// One client connection: the adapter between NIO and `ConnectionStateMachine`, which decides on
+/// authentication, limits, backpressure, deadlines and draining. This class cuts frames, dispatches them
+/// through `ServerMethod`'s table, writes answers, and runs timers and off-loop work as the machine says.
 ///
-/// Everything here runs on the connection's event loop. Health, Hello, Links.Verify and Sessions.Verify are
-/// answered inline (a verify is ~150 ns of work, less than a hop to another thread would cost); Issue, the
-/// account methods (password hashes, store writes) and the reload for an unknown key go off the loop and
-/// count as in flight until answered.
+/// Everything here runs on the connection's event loop, and every time is the loop's (`eventLoop.now`), so
+/// that a test on an `EmbeddedEventLoop` moves it by hand. Health, Hello, Links.Verify and Sessions.Verify are
+/// answered inline (a verify is ~150 ns of work, less than a hop to another thread would cost); the other
+/// methods and the reload for an unknown key go off the loop one way, `offLoop`, and count as in flight.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -24,49 +26,26 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Frames are cut here rather than in a ByteToMessageHandler in front, so that a pipelined batch is
     /// handled in one pass without a pipeline hop per call.
     private let decoder: FrameDecoder
-    /// Bytes of a frame that has not fully arrived yet.
-    private var unfinished: ByteBuffer?
-    private var unfinishedTimer: Scheduled<Void>?
-    /// When the frame now unfinished started to arrive; nil while no frame is unfinished.
-    private var unfinishedSince: NIODeadline?
+    var machine: ConnectionStateMachine
+    /// Bytes not handled yet: a frame that has not fully arrived, or calls held back.
+    private var unhandled: ByteBuffer?
+    private var frameTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
     private let metrics: ServerMetrics
     private var batch = MetricsBatch()
     /// When the call being handled inline was read, for the latency histogram.
-    private var readAt = NIODeadline.now()
+    private var readAt: NIODeadline
     /// Unix seconds at that moment, the time links and sessions are checked against.
     private var wallClock: Int64 = 0
     /// The installation's clock (the system clock, or a test's).
     private let clock: @Sendable () -> Int64
     let configuration: ServerConfiguration
     var logger: Logger
-
     var snapshot: ServingSnapshot
-    var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
-    /// The caller's scopes for the hot methods, looked up once per Hello rather than once per call.
-    var mayVerify = false
-    var mayIssue = false
-    var mayManageAccounts = false
-    /// The last read or answer; the idle timer closes the connection when it is older than the idle timeout.
-    private var lastActivity = NIODeadline.now()
-    private var idleTimer: Scheduled<Void>?
-    var failedHellos = 0
     let helloThrottle: FailedHelloThrottle
     /// The client's IP address, for the failed-Hello throttle.
     var peerHost: String?
-    /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
-    var reloadedForHello = false
-    /// Too many failed Hellos: no more calls are read; the connection closes once those in flight are answered.
-    var refusing = false
-    var inFlight = 0
-    private var readSuppressed = false
-    /// Calls other than Health made before a successful Hello; at `maximumCallsBeforeHello` the connection closes.
-    private var callsWithoutHello = 0
-    /// Whole calls held back because `maximumPendingAnswerBytes` of answers wait to be written: reading stops
-    /// until the client takes its answers.
-    private var answersBacklogged = false
     private var backlogScheduled = false
-    private var draining = false
-    private var closing = false
     /// Answers gathered during one read and written together when it completes: one write and one flush
     /// per batch of pipelined calls instead of one per call.
     private var output: ByteBuffer?
@@ -83,6 +62,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.configuration = configuration
         self.logger = logger
         snapshot = state.snapshot
+        // Replaced in handlerAdded, when the loop (and so its clock) is known.
+        readAt = .now()
+        machine = ConnectionStateMachine(limits: .init(configuration), openedAt: readAt)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        readAt = context.eventLoop.now
+        machine = ConnectionStateMachine(limits: .init(configuration), openedAt: readAt)
     }
 
     // MARK: Inbound
@@ -93,47 +80,45 @@ final class ConnectionHandler: ChannelDuplexHandler {
             peerHost = peer.ipAddress
         }
         logger.debug("connection opened")
-        lastActivity = .now()
-        scheduleIdleCheck(context, in: idleLimit)
+        machine.bytesArrived(at: context.eventLoop.now)
+        scheduleIdleCheck(context, in: machine.idleLimit)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
-        unfinishedTimer?.cancel()
+        frameTimer?.cancel()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         // One clock reading per read: every call in it was received at this moment.
-        readAt = .now()
-        lastActivity = readAt
+        readAt = context.eventLoop.now
+        machine.bytesArrived(at: readAt)
         wallClock = clock()
-        if var earlier = unfinished {
+        if var earlier = unhandled {
             earlier.writeBuffer(&bytes)
-            unfinished = earlier
+            unhandled = earlier
         } else {
-            unfinished = bytes
+            unhandled = bytes
         }
         processReceived(context, receivedAt: readAt)
     }
 
-    /// Handles the whole frames received so far, stopping while `maximumInFlight` calls are waiting (the rest
-    /// stays buffered and reading stops until calls finish), and keeps only the bytes not yet handled.
+    /// Handles the whole frames received so far, for as long as the machine allows (the rest stays buffered
+    /// and reading stops until capacity returns), and keeps only the bytes not yet handled.
     private func processReceived(_ context: ChannelHandlerContext, receivedAt: NIODeadline) {
-        guard var bytes = unfinished else { return }
-        unfinished = nil
+        guard var bytes = unhandled else { return }
+        unhandled = nil
         // Frames are handled where they lie in the read buffer: a pipelined batch of Verify calls costs no
         // buffer slice, no copy and no protobuf object per call.
         let before = bytes.readerIndex
         // Nothing is written while frames are handled, so the channel's writability holds for the whole pass.
         let writable = context.channel.isWritable
-        let answerLimit = configuration.maximumPendingAnswerBytes
         do {
             try decoder.consumeFrames(from: &bytes, while: {
-                writable && !closing && !refusing && inFlight < configuration.maximumInFlight
-                    && (output?.readableBytes ?? 0) < answerLimit
+                machine.mayHandleCall(writable: writable, pendingAnswerBytes: output?.readableBytes ?? 0)
             }) {
                 handle(context, $0, payload: $1)
             }
@@ -141,116 +126,73 @@ final class ConnectionHandler: ChannelDuplexHandler {
             errorCaught(context: context, error: error)
             return
         }
-        answersBacklogged = bytes.readableBytes > 0 && !closing && (!writable || (output?.readableBytes ?? 0) >= answerLimit)
-        let progressed = bytes.readerIndex > before
-        guard bytes.readableBytes > 0, !closing else {
-            unfinishedSince = nil
-            return
-        }
+        let left = bytes.readableBytes > 0
+        let armTimer = machine.passEnded(unhandled: left, progressed: bytes.readerIndex > before, writable: writable,
+                                         pendingAnswerBytes: output?.readableBytes ?? 0, receivedAt: receivedAt)
+        guard left, !machine.isClosed else { return }
         // Keep just the unhandled bytes (at most one frame while calls flow), not the bytes already handled.
         bytes.discardReadBytes()
-        unfinished = bytes
-        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable {
-            // Waiting for capacity, or for the client to read its answers, not for the client to send: no
-            // frame timeout meanwhile (resumeReadingIfPossible starts it again).
-            unfinishedSince = nil
-        } else if progressed || unfinishedSince == nil {
-            unfinishedSince = receivedAt  // the unfinished frame's clock starts with the read that began it
-        }
-        if unfinishedSince != nil, unfinishedTimer == nil { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
+        unhandled = bytes
+        if armTimer { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
     }
 
     /// One timer per connection at most, checking the unfinished frame's age when it fires rather than being
     /// rescheduled on every read.
     private func scheduleFrameCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        unfinishedTimer = context.eventLoop.scheduleTask(in: delay) {
+        frameTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
-            handler.unfinishedTimer = nil
-            guard let since = handler.unfinishedSince else { return }
-            guard !handler.readSuppressed else {
-                handler.unfinishedSince = nil  // the server stopped reading: the frame cannot finish meanwhile
-                return
-            }
-            let remaining = handler.configuration.partialFrameTimeout - (NIODeadline.now() - since)
-            if remaining <= .zero {
-                handler.close(context, reason: "a frame stayed unfinished too long")
-            } else {
-                handler.scheduleFrameCheck(context, in: remaining)
+            handler.frameTimer = nil
+            handler.perform(handler.machine.frameTimerFired(at: context.eventLoop.now), context) {
+                $0.scheduleFrameCheck($1, in: $2)
             }
         }
     }
 
-    /// How long the connection may be silent: the frame timeout until a Hello succeeds (so that connections
-    /// that never authenticate cannot hold their slots for long), then the idle timeout.
-    private var idleLimit: TimeAmount {
-        caller == nil ? min(configuration.idleTimeout, configuration.partialFrameTimeout) : configuration.idleTimeout
-    }
-
-    /// Closes the connection once nothing has been read or answered for `idleLimit`, checking when the timer
-    /// fires rather than rescheduling it on every read.
+    /// Closes the connection once nothing has been read or answered for the machine's idle limit, checking
+    /// when the timer fires rather than rescheduling it on every read.
     private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
             handler.idleTimer = nil
-            guard !handler.closing else { return }
-            let timeout = handler.idleLimit
-            let remaining = timeout - (NIODeadline.now() - handler.lastActivity)
-            if remaining > .zero {
-                handler.scheduleIdleCheck(context, in: remaining)
-            } else if handler.inFlight > 0 {
-                handler.scheduleIdleCheck(context, in: timeout)  // still working for it
-            } else {
-                handler.close(context, reason: handler.caller == nil ? "idle without a Hello" : "idle")
+            handler.perform(handler.machine.idleTimerFired(at: context.eventLoop.now), context) {
+                $0.scheduleIdleCheck($1, in: $2)
             }
         }
     }
 
+    private func perform(_ action: ConnectionStateMachine.TimerAction, _ context: ChannelHandlerContext,
+                         reschedule: (ConnectionHandler, ChannelHandlerContext, TimeAmount) -> Void) {
+        switch action {
+        case .none: break
+        case .reschedule(let delay): reschedule(self, context, delay)
+        case .close(let reason): close(context, reason: reason)
+        }
+    }
+
     private func handle(_ context: ChannelHandlerContext, _ header: FrameHeader, payload: UnsafeRawBufferPointer) {
-        let method = MethodID(rawValue: header.code)
-        if draining || state.isDraining, method != .healthCheck {
-            respond(context, header, .unavailable, message: "the server is shutting down")
+        refreshSnapshot()
+        let route = ServerMethod.route(id: header.code)
+        let admission = machine.admit(isHealth: header.code == MethodID.healthCheck.rawValue, scope: route?.scope,
+                                      serverDraining: state.isDraining)
+        defer {
+            if let reason = machine.callHandled() { close(context, reason: reason) }
+        }
+        if case .refuse(let status, let message) = admission {
+            respond(context, header, status, message: message)
             return
         }
-        refreshSnapshot()
-        // Health needs no Hello (a balancer's probe); any other call before a successful Hello counts, and the
-        // last one the limit allows is answered, then the connection closes.
-        if caller == nil, method != .healthCheck { callsWithoutHello += 1 }
-        defer {
-            if caller == nil, callsWithoutHello >= configuration.maximumCallsBeforeHello {
-                close(context, reason: "too many calls without a Hello")
-            }
-        }
-        guard let route = ServerMethod.route(id: header.code) else {
+        guard let route else {
             respond(context, header, .unimplemented, message: "unknown method \(header.code)")
             return
-        }
-        if let scope = route.scope {
-            guard authorise(context, header, scope: scope) else { return }
         }
         switch route.inline {
         case .verify: verify(context, header, payload)
         case .health: health(context, header, payload)
         case .hello: hello(context, header, payload)
         case .verifySession: verifySession(context, header, payload)
-        case nil:
-            let served = ServerMethod.all[route.index]
-            guard case .offLoop(let prepare) = served.execution else {
-                preconditionFailure("\(served.name) is routed off the loop but is not an off-loop entry")
-            }
-            // Calls that wait take the time of receipt for their deadline.
-            let deadline: NIODeadline? = header.deadlineMilliseconds == 0
-                ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))
-            let call = CallContext(accounts: accounts, issuer: issuer, caller: caller?.caller.name ?? "-", deadline: deadline)
-            let work: ServerMethod.OffLoopWork
-            do {
-                work = try prepare(payload, call)
-            } catch {
-                respond(context, header, .invalidArgument, message: "the payload is not a \(served.requestType.protoMessageName)")
-                return
-            }
-            offLoop(context, header, deadline: deadline, work)
+        case nil: callOffLoop(context, header, payload, ServerMethod.all[route.index])
         }
     }
 
@@ -264,10 +206,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// written before the next, for as long as the client takes them; between two batches the event loop's
     /// other connections get their turn.
     private func handleBacklog(_ context: ChannelHandlerContext) {
-        guard answersBacklogged, !closing, context.channel.isWritable else { return }
-        processReceived(context, receivedAt: .now())
+        guard machine.answersBacklogged, !machine.isClosed, context.channel.isWritable else { return }
+        processReceived(context, receivedAt: context.eventLoop.now)
         flushOutput(context)
-        guard answersBacklogged, !closing, !backlogScheduled else { return }
+        guard machine.answersBacklogged, !machine.isClosed, !backlogScheduled else { return }
         backlogScheduled = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.execute {
@@ -280,8 +222,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is DrainEvent:
-            draining = true
-            if inFlight == 0 { close(context, reason: "draining") }
+            if machine.drain() { close(context, reason: "draining") }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -290,8 +231,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Bad framing (version, flags, size) and transport errors end the connection; other connections go on.
         logger.info("closing connection", metadata: ["error": "\(error)"])
-        closing = true
-        unfinishedTimer?.cancel()
+        guard machine.close() else { return }
+        frameTimer?.cancel()
         flushOutput(context)
         context.close(promise: nil)
     }
@@ -304,12 +245,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        // Backpressure: while too many calls are in flight, or the client does not read its answers, stop reading.
-        if inFlight >= configuration.maximumInFlight || !context.channel.isWritable || refusing || answersBacklogged {
-            readSuppressed = true
-        } else {
-            context.read()
-        }
+        // Backpressure: the machine says when to stop reading.
+        if machine.readRequested(writable: context.channel.isWritable) { context.read() }
     }
 
     // MARK: Methods
@@ -321,7 +258,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         var response = PortalLinks_V1_HealthCheckResponse()
-        response.status = draining || state.isDraining ? .notServing : .serving
+        response.status = machine.isDraining || state.isDraining ? .notServing : .serving
         respond(context, header, response)
     }
 
@@ -337,38 +274,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if !understood {
             respond(context, header, .invalidArgument, message: "the payload is not a VerifyRequest")
         } else if unknownKey {
-            verifyAfterReload(context, header, ByteBuffer(bytes: payload))
-        }
-    }
-
-    /// A key this server has not seen may have just been added: reload once (rate-limited), then answer.
-    private func verifyAfterReload(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: ByteBuffer) {
-        afterReload(context) { handler, context in
-            let now = handler.clock()
-            _ = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: now) {
-                handler.respondVerification(context, header, $0)
-            }
-        }
-    }
-
-    /// Reloads the snapshot off the event loop (at most once per interval across the server), then runs
-    /// `answer` back on the loop with the new snapshot; the call counts as in flight meanwhile.
-    func afterReload(_ context: ChannelHandlerContext,
-                             _ answer: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void) {
-        startCall()
-        let state = self.state
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context, answer), eventLoop: loop)
-        let receivedAt = readAt
-        Task {
-            await state.reloadForUnknownKey()
-            loop.execute {
-                let (handler, context, answer) = bound.value
-                handler.readAt = receivedAt
-                handler.refreshSnapshot()
-                answer(handler, context)
-                handler.flushOutput(context)
-                handler.finishCall(context)
+            // A key this server has not seen may have just been added: reload once (rate-limited), then answer.
+            let payload = ByteBuffer(bytes: payload)
+            afterReload(context) { handler, context in
+                _ = VerifyCodec.verify(payload, with: handler.snapshot.verifier, at: handler.clock()) {
+                    handler.respondVerification(context, header, $0)
+                }
             }
         }
     }
@@ -393,47 +304,75 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         // Signed with a key made primary a moment ago: reload once (rate-limited), then answer.
         afterReload(context) { handler, context in
-            let now = handler.clock()
-            handler.respond(context, header, AccountCalls.verifySession(request, with: handler.snapshot.sessionVerifier, at: now))
+            handler.respond(context, header, AccountCalls.verifySession(request, with: handler.snapshot.sessionVerifier,
+                                                                        at: handler.clock()))
         }
     }
 
-    /// Runs `work` in a task, counting the call as in flight, and answers on the loop. A call whose deadline
-    /// passed before the task began gets DEADLINE_EXCEEDED and no work.
-    private func offLoop(_ context: ChannelHandlerContext, _ header: FrameHeader, deadline: NIODeadline?,
-                         _ work: @escaping ServerMethod.OffLoopWork) {
-        let receivedAt = readAt
-        startCall()
-        let loop = context.eventLoop
-        let box = NIOLoopBound((self, context), eventLoop: loop)
+    /// An off-loop method of the table: decoded here (a bad payload is INVALID_ARGUMENT at once), worked on off
+    /// the loop. A call whose deadline passed before its work began gets DEADLINE_EXCEEDED and no work.
+    private func callOffLoop(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
+                             _ method: ServerMethod) {
+        guard case .offLoop(let prepare) = method.execution else {
+            preconditionFailure("\(method.name) is routed off the loop but is not an off-loop entry")
+        }
+        // Calls that wait take the time of receipt for their deadline.
+        let deadline: NIODeadline? = header.deadlineMilliseconds == 0
+            ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))
+        let call = CallContext(accounts: accounts, issuer: issuer, caller: machine.caller?.caller.name ?? "-", deadline: deadline)
+        let work: ServerMethod.OffLoopWork
+        do {
+            work = try prepare(payload, call)
+        } catch {
+            respond(context, header, .invalidArgument, message: "the payload is not a \(method.requestType.protoMessageName)")
+            return
+        }
         let logger = self.logger
-        Task {
-            let outcome: Result<any SwiftProtobuf.Message, CallFailure>
-            if let deadline, deadline < .now() {
-                outcome = .failure(.deadlinePassed)
-            } else {
-                do { outcome = .success(try await work()) } catch {
-                    let failure = CallFailure.from(error)
-                    // Storage details are for staff, in the log; the caller gets the generic message.
-                    if failure.status == .internal || failure.status == .unavailable {
-                        logger.error("call failed", metadata: ["call.method": "\(MethodID(rawValue: header.code))",
-                                                               "error": "\(error)"])
-                    } else if failure.status == .unauthenticated || failure.status == .resourceExhausted {
-                        // Failed sign-ins and the like, for spotting guessing (details in the activity log).
-                        logger.info("call refused", metadata: ["call.method": "\(MethodID(rawValue: header.code))",
-                                                                "call.status": "\(failure.status)"])
-                    }
-                    outcome = .failure(failure)
+        offLoop(context) { () -> Result<any SwiftProtobuf.Message, CallFailure> in
+            if let deadline, deadline < .now() { return .failure(.deadlinePassed) }
+            do { return .success(try await work()) } catch {
+                let failure = CallFailure.from(error)
+                // Storage details are for staff, in the log; the caller gets the generic message.
+                if failure.status == .internal || failure.status == .unavailable {
+                    logger.error("call failed", metadata: ["call.method": "\(method.name)", "error": "\(error)"])
+                } else if failure.status == .unauthenticated || failure.status == .resourceExhausted {
+                    // Failed sign-ins and the like, for spotting guessing (details in the activity log).
+                    logger.info("call refused", metadata: ["call.method": "\(method.name)", "call.status": "\(failure.status)"])
                 }
+                return .failure(failure)
             }
+        } answer: { handler, context, outcome in
+            switch outcome {
+            case .success(let response): handler.respond(context, header, response)
+            case .failure(let failure): handler.respond(context, header, failure.status, message: failure.message, reason: failure.reason)
+            }
+        }
+    }
+
+    /// Reloads the snapshot (at most once per interval across the server), then runs `answer` with the new one.
+    func afterReload(_ context: ChannelHandlerContext, _ answer: @escaping (ConnectionHandler, ChannelHandlerContext) -> Void) {
+        let state = self.state
+        offLoop(context) { await state.reloadForUnknownKey() } answer: { handler, context, _ in
+            handler.refreshSnapshot()
+            answer(handler, context)
+        }
+    }
+
+    /// The one way work leaves the event loop: `work` runs in a task while the call counts as in flight, then
+    /// `answer` runs back on the loop with its result, as of the read that brought the call, and the answers
+    /// are written.
+    private func offLoop<Outcome: Sendable>(_ context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> Outcome,
+                                            answer: @escaping (ConnectionHandler, ChannelHandlerContext, Outcome) -> Void) {
+        machine.callStarted()
+        let receivedAt = readAt
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context, answer), eventLoop: loop)
+        Task {
+            let outcome = await work()
             loop.execute {
-                let (handler, context) = box.value
+                let (handler, context, answer) = bound.value
                 handler.readAt = receivedAt
-                switch outcome {
-                case .success(let response): handler.respond(context, header, response)
-                case .failure(let failure):
-                    handler.respond(context, header, failure.status, message: failure.message, reason: failure.reason)
-                }
+                answer(handler, context, outcome)
                 handler.flushOutput(context)
                 handler.finishCall(context)
             }
@@ -446,29 +385,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard state.generation != snapshot.generation else { return }
         snapshot = state.snapshot
         // A caller revoked since its Hello loses its authentication with the next call.
-        if let current = caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
-            setCaller(nil)
+        if let current = machine.caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
+            machine.callerRemoved()
         }
-    }
-
-    /// Whether the caller that said Hello has `scope` (looked up at Hello, so no set lookup per call).
-    private func authorise(_ context: ChannelHandlerContext, _ header: FrameHeader, scope: CallerScope) -> Bool {
-        let allowed = switch scope {
-        case .verify: mayVerify
-        case .issue: mayIssue
-        case .accounts: mayManageAccounts
-        }
-        if allowed { return true }
-        if let caller {
-            respond(context, header, .permissionDenied, message: "caller \(caller.caller.name) lacks the \(scope.rawValue) scope")
-        } else {
-            respond(context, header, .unauthenticated, message: "call Auth.Hello with an API key first")
-        }
-        return false
     }
 
     func decode<Message: SwiftProtobuf.Message>(_ context: ChannelHandlerContext, _ header: FrameHeader,
-                                                        _ payload: UnsafeRawBufferPointer) -> Message? {
+                                                _ payload: UnsafeRawBufferPointer) -> Message? {
         do {
             return try Message(serializedBytes: Array(payload))
         } catch {
@@ -483,7 +406,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func respond(_ context: ChannelHandlerContext, _ header: FrameHeader, _ status: StatusCode, message: String,
-                         reason: String? = nil) {
+                 reason: String? = nil) {
         var error = PortalLinks_V1_Error()
         error.message = message
         error.reason = reason ?? ""
@@ -505,8 +428,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// taken here: one clock reading for the batch.
     private func flushOutput(_ context: ChannelHandlerContext) {
         if batch.hasPending {
-            let now = NIODeadline.now()
-            lastActivity = now
+            let now = context.eventLoop.now
+            machine.answersWritten(at: now)
             batch.flush(into: metrics, latency: now - readAt)
         }
         if let pending = output, pending.readableBytes > 0 {
@@ -516,38 +439,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
         context.flush()
     }
 
-    private func startCall() { inFlight += 1 }
-
     private func finishCall(_ context: ChannelHandlerContext) {
-        inFlight -= 1
-        if draining || refusing, inFlight == 0 {
-            close(context, reason: draining ? "draining" : "too many failed hellos")
+        switch machine.callFinished(unhandled: unhandled != nil) {
+        case .close(let reason):
+            close(context, reason: reason)
             return
-        }
-        if unfinished != nil, inFlight < configuration.maximumInFlight {
-            // Calls held back by the in-flight limit can go now.
-            processReceived(context, receivedAt: .now())
+        case .handleHeldCalls:
+            processReceived(context, receivedAt: context.eventLoop.now)
             flushOutput(context)
+        case .none:
+            break
         }
         resumeReadingIfPossible(context)
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
         handleBacklog(context)
-        guard readSuppressed, inFlight < configuration.maximumInFlight, context.channel.isWritable, !answersBacklogged else { return }
-        readSuppressed = false
-        if unfinished != nil, unfinishedSince == nil {
-            // Reading again: a frame left unfinished has the frame timeout from now to complete.
-            unfinishedSince = .now()
-            if unfinishedTimer == nil { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
-        }
+        let resume = machine.resumeReading(writable: context.channel.isWritable, unhandled: unhandled != nil,
+                                           at: context.eventLoop.now)
+        guard case .read(let armFrameTimer) = resume else { return }
+        if armFrameTimer { scheduleFrameCheck(context, in: configuration.partialFrameTimeout) }
         context.read()
     }
 
     func close(_ context: ChannelHandlerContext, reason: String) {
-        guard !closing else { return }
-        closing = true
-        unfinishedTimer?.cancel()
+        guard machine.close() else { return }
+        frameTimer?.cancel()
         logger.debug("closing connection", metadata: ["connection.reason": "\(reason)"])
         flushOutput(context)
         context.close(promise: nil)
@@ -556,4 +473,3 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
 /// Sent to every connection when shutdown begins.
 struct DrainEvent: Sendable {}
-

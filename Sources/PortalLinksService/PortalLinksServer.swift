@@ -136,8 +136,13 @@ public final class PortalLinksServer: Service, Sendable {
             if let sslContext {
                 try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
             }
-            try pipeline.addHandler(ConnectionHandler(state: state, issuer: issuer, accounts: accounts, helloThrottle: helloThrottle, metrics: metrics, configuration: configuration,
-                                                      logger: logger))
+            try pipeline.addHandler(makeConnectionHandler())
         }
+    }
+
+    /// The handler for one accepted connection (a test puts it on an `EmbeddedChannel`).
+    func makeConnectionHandler() -> ConnectionHandler {
+        ConnectionHandler(state: state, issuer: issuer, accounts: accounts, helloThrottle: helloThrottle, metrics: metrics,
+                          configuration: configuration, logger: logger)
     }
 }

@@ -9,11 +9,11 @@ import FoundationNetworking
     @Test func aMixedRunCountsEveryCallAndReportsLatencies() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let metricsPort = try freeLoopbackPort()
-        let server = try RunningServer(cli, arguments: ["--metrics", "127.0.0.1:\(metricsPort)"])
+        let server = try await RunningServer(cli, arguments: ["--metrics", "127.0.0.1:\(metricsPort)"])
         defer { server.stop() }
-        let report = try #require(try cli.json(
+        let report = try #require(try await cli.json(
             "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "8",
             "-n", "3000", "--mix", "valid=80,expired=10,forged=10", "--warmup", "0s",
             "--threads", "1", "--format", "json") as? [String: Any])
@@ -34,95 +34,96 @@ import FoundationNetworking
         #expect(results["malformed", default: 0] == 0, "\(results)")
     }
 
-    @Test func batchesCountEveryCallAndRefuseAnOpenLoop() throws {
+    @Test func batchesCountEveryCallAndRefuseAnOpenLoop() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = try RunningServer(cli)
+        let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try await RunningServer(cli)
         defer { server.stop() }
         // 3,000 is not a multiple of 3 connections × 16: the last batches are partial, and still every call counts once.
-        let report = try #require(try cli.json(
+        let report = try #require(try await cli.json(
             "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "3", "-P", "16",
             "-n", "3000", "--batches", "--mix", "valid=90,forged=10", "--warmup", "0s",
             "--threads", "1", "--format", "json") as? [String: Any])
         #expect(report["requests"] as? Int == 3000)
         #expect((report["statuses"] as? [String: Int])?["OK"] == 3000)
-        let timed = try cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-P", "4",
+        let timed = try await cli.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-P", "4",
                                 "-z", "1s", "--batches", "--warmup", "0s", "--threads", "1", "--format", "json")
         #expect(timed.status == 0, "\(timed.stderr)")
-        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10",
+        try await cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10",
                                     "--batches", "--rps", "100"], status: 2)
     }
 
     /// With --rps each call goes out at its intended time and is timed from it: a server that answers in well
     /// under the interval between calls shows latencies well under that interval, not the schedule's own lag.
-    @Test func anOpenLoopSendsEachCallOnTime() throws {
+    @Test func anOpenLoopSendsEachCallOnTime() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = try RunningServer(cli)
+        let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try await RunningServer(cli)
         defer { server.stop() }
-        // 40 calls a second on one connection: 25 ms apart.
-        let report = try #require(try cli.json(
-            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "1", "-n", "40",
-            "--rps", "40", "--warmup", "0s", "--threads", "1", "--format", "json") as? [String: Any])
-        #expect(report["requests"] as? Int == 40)
+        // 10 calls a second on one connection: 100 ms apart, so that the check holds on a machine busy with
+        // every other suite (a schedule that lagged would add its lag to every later call).
+        let report = try #require(try await cli.json(
+            "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "1", "-n", "20",
+            "--rps", "10", "--warmup", "0s", "--threads", "1", "--format", "json") as? [String: Any])
+        #expect(report["requests"] as? Int == 20)
         let latency = try #require(report["latency_us"] as? [String: Double])
-        #expect(try #require(latency["p50"]) < 12_500, "calls were sent late or timed from the wrong moment: \(latency)")
+        #expect(try #require(latency["p50"]) < 50_000, "calls were sent late or timed from the wrong moment: \(latency)")
         let seconds = try #require(report["duration_s"] as? Double)
-        #expect(seconds > 0.9, "40 calls at 40/s take about a second: \(seconds)")
+        #expect(seconds > 1.8, "20 calls at 10/s take about two seconds: \(seconds)")
     }
 
-    @Test func signInsAlongsideAreCountedAndTheirAccountRemoved() throws {
+    @Test func signInsAlongsideAreCountedAndTheirAccountRemoved() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify,accounts").stdout
+        let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify,accounts").stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // Normal priority: the test suites load the machine, and idle-priority hashes could all wait past the run.
-        let server = try RunningServer(cli, arguments: ["--hash-priority", "normal"])
+        let server = try await RunningServer(cli, arguments: ["--hash-priority", "normal"])
         defer { server.stop() }
-        let report = try #require(try cli.json(
+        let report = try #require(try await cli.json(
             "bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-c", "2", "-z", "2s",
             "--warmup", "0s", "--sign-ins", "5", "--threads", "1", "--format", "json") as? [String: Any])
         let signIns = try #require(report["sign_ins"] as? [String: Any])
         #expect((signIns["succeeded"] as? Int ?? 0) >= 1, "\(signIns)")
         #expect((signIns["failed"] as? [String: Int])?.isEmpty == true, "\(signIns)")
-        #expect((try cli.json("accounts", "list", "--json") as? [Any])?.isEmpty == true, "the bench account is removed")
+        #expect((try await cli.json("accounts", "list", "--json") as? [Any])?.isEmpty == true, "the bench account is removed")
         // Without the accounts scope: one line, before any load.
-        let verifyOnly = try cli.run("callers", "add", "verifier").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", verifyOnly, "-n", "10",
+        let verifyOnly = try await cli.run("callers", "add", "verifier").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", verifyOnly, "-n", "10",
                                     "--warmup", "0s", "--sign-ins", "5"], status: 1)
-        #expect((try cli.json("accounts", "list", "--json") as? [Any])?.isEmpty == true)
+        #expect((try await cli.json("accounts", "list", "--json") as? [Any])?.isEmpty == true)
     }
 
-    @Test func aRefusedAPIKeyIsOneLineAndNonZero() throws {
+    @Test func aRefusedAPIKeyIsOneLineAndNonZero() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        try cli.run("callers", "add", "loadtest", "--scopes", "verify")
-        let server = try RunningServer(cli)
+        try await cli.run("callers", "add", "loadtest", "--scopes", "verify")
+        let server = try await RunningServer(cli)
         defer { server.stop() }
-        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", "plk_wrong", "-n", "10",
+        try await cli.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", "plk_wrong", "-n", "10",
                                     "--warmup", "0s"], status: 1)
     }
 
     /// Run from another home, every token would be unknown to the server: refused before any load is sent.
-    @Test func aServerWithOtherKeysIsRefusedUpFront() throws {
+    @Test func aServerWithOtherKeysIsRefusedUpFront() async throws {
         let cli = CLI(), elsewhere = CLI()
         defer { cli.remove(); elsewhere.remove() }
-        let key = try cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = try RunningServer(cli)
+        let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try await RunningServer(cli)
         defer { server.stop() }
-        try elsewhere.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10"], status: 1)
-        let output = try elsewhere.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10")
+        try await elsewhere.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10"], status: 1)
+        let output = try await elsewhere.run("bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10")
         #expect(output.stderr.contains("unknown_key"), "\(output.stderr)")
     }
 
-    @Test func nothingListeningIsOneLineAndNonZero() throws {
+    @Test func nothingListeningIsOneLineAndNonZero() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        try cli.run("callers", "add", "loadtest", "--scopes", "verify")
-        try cli.expectOneLineError(["bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10"], status: 1)
-        let output = try cli.run("bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10")
+        try await cli.run("callers", "add", "loadtest", "--scopes", "verify")
+        try await cli.expectOneLineError(["bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10"], status: 1)
+        let output = try await cli.run("bench", "--connect", "127.0.0.1:1", "--api-key", "plk_wrong", "-n", "10")
         #expect(output.stderr.hasSuffix("connection refused\n"), "\(output.stderr)")
     }
 

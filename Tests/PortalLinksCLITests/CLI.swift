@@ -48,42 +48,33 @@ struct CLI {
     }
 
     @discardableResult
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Output {
-        try run(arguments, environment: environment)
+    func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> Output {
+        try await run(arguments, environment: environment)
     }
 
     /// `input`, when given, is the process's standard input.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Output {
+    func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw CLIError(message: "\(Self.binary) is missing: build it first (make test does)")
         }
-        let (process, out, err) = process(arguments, environment: environment)
-        let stdin = Pipe()
-        if input != nil { process.standardInput = stdin }
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-        }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                            stderr: String(decoding: stderr, as: UTF8.self))
+        let (process, _, _) = process(arguments, environment: environment)
+        let result = try await Subprocess.run(process, input: input.map { Data($0.utf8) })
+        let output = Output(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+                            stderr: String(decoding: result.stderr, as: UTF8.self))
         Capture.record(arguments: arguments, input: input, output: output)
         return output
     }
 
-    func json(_ arguments: String...) throws -> Any {
-        let output = try run(arguments)
+    func json(_ arguments: String...) async throws -> Any {
+        let output = try await run(arguments)
         #expect(output.status == 0, "\(arguments): \(output.stderr)")
         return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
     }
 
     /// Expects one clear line on stderr, the given status and nothing on stdout.
-    func expectOneLineError(_ arguments: [String], status: Int32, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let output = try run(arguments)
+    func expectOneLineError(_ arguments: [String], status: Int32, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let output = try await run(arguments)
         #expect(output.status == status, "\(arguments) exited \(output.status)", sourceLocation: sourceLocation)
         #expect(output.stderrLines.count == 1, "\(arguments) wrote: \(output.stderr)", sourceLocation: sourceLocation)
         #expect(output.stderr.hasPrefix("portal-links: "), sourceLocation: sourceLocation)

@@ -25,47 +25,47 @@ import Testing
     ]
 
     @Test(arguments: usageErrors)
-    func usageErrorsAreOneLineAndExitTwo(_ arguments: [String]) throws {
+    func usageErrorsAreOneLineAndExitTwo(_ arguments: [String]) async throws {
         let cli = CLI()
         defer { cli.remove() }
-        try cli.run("issue", "--client", "acme")
-        let ledgerBefore = try cli.run("links", "list", "--json").stdout
-        try cli.expectOneLineError(arguments, status: 2)
-        #expect(try cli.run("links", "list", "--json").stdout == ledgerBefore, "nothing was issued")
+        try await cli.run("issue", "--client", "acme")
+        let ledgerBefore = try await cli.run("links", "list", "--json").stdout
+        try await cli.expectOneLineError(arguments, status: 2)
+        #expect(try await cli.run("links", "list", "--json").stdout == ledgerBefore, "nothing was issued")
     }
 
     @Test(arguments: [["--help"], ["issue", "--help"], ["keys", "rotate", "--help"], ["help", "revoke"]])
-    func helpIsPrintedAndExitsZero(_ arguments: [String]) throws {
+    func helpIsPrintedAndExitsZero(_ arguments: [String]) async throws {
         let cli = CLI()
         defer { cli.remove() }
-        let output = try cli.run(arguments)
+        let output = try await cli.run(arguments)
         #expect(output.status == 0)
         #expect(output.stdout.contains("USAGE: portal-links"))
         #expect(output.stderr.isEmpty)
     }
 
-    @Test func refusedKeyChangesExitOneAndLeaveTheRingAlone() throws {
+    @Test func refusedKeyChangesExitOneAndLeaveTheRingAlone() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        try cli.run("keys", "rotate")
-        let keys = try cli.json("keys", "list", "--json") as! [[String: Any]]
+        try await cli.run("keys", "rotate")
+        let keys = try await cli.json("keys", "list", "--json") as! [[String: Any]]
         let primary = keys.first { $0["state"] as? String == "primary" }!["key_id"] as! String
-        let before = try cli.run("keys", "list", "--json").stdout
-        let auditBefore = try cli.run("audit", "--json").stdout
-        try cli.expectOneLineError(["keys", "disable", primary], status: 1)
-        try cli.expectOneLineError(["keys", "destroy", primary], status: 1)
-        try cli.expectOneLineError(["keys", "promote", "00000000"], status: 1)
-        try cli.expectOneLineError(["keys", "enable", primary], status: 1)
-        #expect(try cli.run("keys", "list", "--json").stdout == before)
-        #expect(try cli.run("audit", "--json").stdout == auditBefore)
+        let before = try await cli.run("keys", "list", "--json").stdout
+        let auditBefore = try await cli.run("audit", "--json").stdout
+        try await cli.expectOneLineError(["keys", "disable", primary], status: 1)
+        try await cli.expectOneLineError(["keys", "destroy", primary], status: 1)
+        try await cli.expectOneLineError(["keys", "promote", "00000000"], status: 1)
+        try await cli.expectOneLineError(["keys", "enable", primary], status: 1)
+        #expect(try await cli.run("keys", "list", "--json").stdout == before)
+        #expect(try await cli.run("audit", "--json").stdout == auditBefore)
     }
 
-    @Test func wrongMasterKeyIsOneLineAndNeverPrinted() throws {
+    @Test func wrongMasterKeyIsOneLineAndNeverPrinted() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        try cli.run("issue", "--client", "acme")
+        try await cli.run("issue", "--client", "acme")
         let wrong = String(repeating: "ab", count: 32)
-        let output = try cli.run(["keys", "list"], environment: ["PORTAL_LINKS_MASTER_KEY": wrong])
+        let output = try await cli.run(["keys", "list"], environment: ["PORTAL_LINKS_MASTER_KEY": wrong])
         #expect(output.status == 1)
         #expect(output.stderrLines.count == 1)
         #expect(output.stderr.contains("master key"))
@@ -78,11 +78,11 @@ import Testing
     /// with a new master key under a mistyped path.
     @Test(arguments: [["verify", "AZ3xe8JrAZ2Ba3hEgQIS_QRhY21lCUFjbWUgQ29ycM4rsXDoXjY1TuNYHT5Pp6w"],
                       ["inspect", "AZ3xe8JrAZ2Ba3hEgQIS_QRhY21lCUFjbWUgQ29ycM4rsXDoXjY1TuNYHT5Pp6w"]])
-    func readingCommandsDoNotCreateAHome(_ arguments: [String]) throws {
+    func readingCommandsDoNotCreateAHome(_ arguments: [String]) async throws {
         let cli = CLI()
         defer { cli.remove() }
         #expect(!FileManager.default.fileExists(atPath: cli.home))
-        try cli.expectOneLineError(arguments, status: 1)
+        try await cli.expectOneLineError(arguments, status: 1)
         #expect(!FileManager.default.fileExists(atPath: cli.home), "the home was not created")
     }
 }

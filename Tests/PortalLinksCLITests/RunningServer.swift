@@ -1,4 +1,5 @@
 import Foundation
+import PortalLinksTesting
 
 /// `portal-links serve` on a free loopback port of the CLI's home; stopped (or killed) by the test.
 final class RunningServer {
@@ -8,16 +9,20 @@ final class RunningServer {
     /// store's welcome (standard output, written before the address).
     let startupLines: [String]
 
-    init(_ cli: CLI, arguments: [String] = []) throws {
+    init(_ cli: CLI, arguments: [String] = []) async throws {
         let (process, out, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
         try process.run()
         self.process = process
-        var seen = ""
         let reader = err.fileHandleForReading
-        while !seen.contains("listening on") {
-            let chunk = reader.availableData
-            guard !chunk.isEmpty else { throw CLIError(message: "serve stopped: \(seen)") }
-            seen += String(decoding: chunk, as: UTF8.self)
+        // Read on a thread of its own: the wait for the server to start must not hold a Swift concurrency thread.
+        let seen = try await Subprocess.onThread {
+            var seen = ""
+            while !seen.contains("listening on") {
+                let chunk = reader.availableData
+                guard !chunk.isEmpty else { throw CLIError(message: "serve stopped: \(seen)") }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            return seen
         }
         let line = seen.split(separator: "\n").first { $0.contains("listening on") }!
         guard let port = Int(line.split(separator: ":").last!.prefix { $0.isNumber }) else {

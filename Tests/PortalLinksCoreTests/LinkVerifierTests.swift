@@ -189,13 +189,16 @@ import Testing
         #expect(verifier.verify("AQ", at: now).reason == .malformed)
     }
 
-    @Test func garbageIsNeverAcceptedAndNeverCrashes() {
+    @Test func garbageIsNeverAcceptedAndNeverCrashes() async {
         var ring = TestRing()
         let key = ring.add(3)
         let verifier = ring.verifier()
         var generator = SystemRandomNumberGenerator()
         let valid = Base64URL.decode(ring.token(key).token)!
+        var accepted: [String] = []
         for round in 0..<20_000 {
+            // Seconds of work in a debug build: let the other suites' tasks have this thread now and then.
+            if round % 200 == 0 { await Task.yield() }
             let length = Int.random(in: 0...600, using: &generator)
             var bytes = (0..<length).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
             if round % 2 == 0, bytes.count >= 5 {
@@ -203,7 +206,8 @@ import Testing
                 bytes.replaceSubrange(0..<5, with: valid[0..<5])
             }
             let text = round % 3 == 0 ? String(decoding: bytes, as: UTF8.self) : Base64URL.encode(bytes)
-            #expect(!verifier.verify(text, at: now).isValid)
+            if verifier.verify(text, at: now).isValid { accepted.append(text) }
         }
+        #expect(accepted.isEmpty)
     }
 }

@@ -51,7 +51,7 @@ import Testing
 
     /// A link signed with any spelling, even one no release signs any more, is revoked and disabled by any
     /// other spelling, and answers with the NFC one, on both verify paths.
-    @Test func everySpellingOfALinksClientIsRevokedAndDisabledByEveryOther() throws {
+    @Test func everySpellingOfALinksClientIsRevokedAndDisabledByEveryOther() async throws {
         var ring = TestRing()
         let key = ring.add(5)
         // (token, its class); tokens for the non-NFC spellings are what older releases could have signed.
@@ -72,13 +72,20 @@ import Testing
             }
             let revoking = ring.verifier(revocations: Revocations(clientsRevokedBefore: revoked))
             let disabling = ring.verifier(revocations: Revocations(disabledClients: disabled))
-            for (token, spellings) in tokens {
+            // One expectation over all tokens; seconds of work in a debug build, so the other suites' tasks get
+            // this thread now and then.
+            var missed: [String] = []
+            for (index, (token, spellings)) in tokens.enumerated() {
+                if index % 200 == 0 { await Task.yield() }
                 let revokedResult = revoking.verify(token, at: now)
-                #expect(revokedResult.reason == .clientRevoked)
-                #expect(revokedResult.claims?.clientID.description == "id-" + spellings[0])
-                #expect(borrowed(disabling, token).reason == .clientDisabled)
-                #expect(borrowed(disabling, token).claims?.clientID.description == "id-" + spellings[0])
+                let disabledResult = borrowed(disabling, token)
+                let nfc = "id-" + spellings[0]
+                if revokedResult.reason != .clientRevoked || revokedResult.claims?.clientID.description != nfc
+                    || disabledResult.reason != .clientDisabled || disabledResult.claims?.clientID.description != nfc {
+                    missed.append(spellings.joined(separator: " / "))
+                }
             }
+            #expect(missed.isEmpty, "\(missed.count) spellings escaped, first: \(missed.prefix(5))")
         }
     }
 

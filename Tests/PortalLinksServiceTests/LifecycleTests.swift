@@ -22,16 +22,12 @@ import Testing
         let client = try server.client(apiKey: server.verifierKey)
         #expect(try await client.verify(token: link.token).valid)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["keys", "rotate", "--emergency", "--home", server.home]
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        // The server reloads every 100 ms here; three seconds leave room for a machine busy with the other suites
+        let rotation = try await Subprocess.run(binary, ["keys", "rotate", "--emergency", "--home", server.home],
+                                                environment: ["PATH": "/usr/bin:/bin"])
+        #expect(rotation.status == 0)
+        // The server reloads every 250 ms here; ten seconds leave room for a machine busy with the other suites
         // (make cluster-test measures the one-second promise on a quiet one).
-        let refused = try await eventually(within: .seconds(3)) { try await client.verify(token: link.token).reason == .keyDisabled }
+        let refused = try await eventually(within: .seconds(10)) { try await client.verify(token: link.token).reason == .keyDisabled }
         #expect(refused, "refused without a restart")
         await client.close()
     }
@@ -112,22 +108,5 @@ import Testing
         let answers = await raw.receive(101, within: 20)
         #expect(Set(answers.map(\.header.callID)) == Set(0...100))
         #expect(answers.allSatisfy { StatusCode(rawValue: $0.header.code) == .ok })
-    }
-
-    /// The idle timeout closes a silent connection and leaves one that keeps calling alone.
-    @Test func onlySilentConnectionsAreClosedAsIdle() async throws {
-        // Generous margins: the suites run in parallel on a small machine, and a call delayed past the idle
-        // timeout would close the talking connection too.
-        let server = try await LiveServer.start { $0.idleTimeout = .seconds(3) }
-        defer { Task { await server.stop() } }
-        let silent = try await RawConnection(port: server.port)
-        let talking = try await RawConnection(port: server.port)
-        for index in 1...20 {
-            try await talking.send([Frame.request(.healthCheck, callID: UInt32(index), payload: ByteBuffer())])
-            #expect(await talking.receive(1).count == 1)
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        #expect(!silent.channel.isActive, "closed after 3 s without traffic")
-        #expect(talking.channel.isActive, "still open after 4 s of calls 200 ms apart")
     }
 }

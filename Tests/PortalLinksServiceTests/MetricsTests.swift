@@ -1,4 +1,5 @@
 import Foundation
+import PortalLinksTesting
 import NIOCore
 import NIOPosix
 import PortalLinksWire

@@ -51,7 +51,7 @@ import Testing
             let before = state.generation
             let other = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "other")
             _ = try await other.revokeLink(LinkID(rawValue: 7))
-            #expect(try await eventually(within: .seconds(1)) { state.generation > before })
+            #expect(try await eventually(within: .seconds(5)) { state.generation > before })
         }
     }
 
@@ -72,8 +72,10 @@ import Testing
                 let before = state.generation
                 let other = try await Installation.open(store: staff, home: home, environment: environment, actor: "staff")
                 _ = try await other.rotateKeys(emergency: true)
-                #expect(try await eventually(within: .seconds(1)) { state.generation > before },
-                        "reloaded within a second with the next poll an hour away")
+                // Within a second on a quiet machine (make cluster-test measures it); five here, where every suite
+                // runs at once, still tells a notification from the poll an hour away.
+                #expect(try await eventually(within: .seconds(5)) { state.generation > before },
+                        "reloaded at once with the next poll an hour away")
             }
         } catch {
             Issue.record(error)
@@ -84,7 +86,7 @@ import Testing
     }
 
     /// Runs a reloader over `installation` in a service group for `body`, then shuts the group down and expects
-    /// it to stop within a second.
+    /// it to stop promptly (well before the next poll).
     static func withReloader(_ installation: Installation, interval: Duration,
                              _ body: (ServingState) async throws -> Void) async throws {
         let state = try await ServingState(installation: installation, logger: logger)
@@ -95,6 +97,6 @@ import Testing
         let stopping = ContinuousClock.now
         await group.triggerGracefulShutdown()
         try await running.value
-        #expect(ContinuousClock.now - stopping < .seconds(1))
+        #expect(ContinuousClock.now - stopping < .seconds(5))
     }
 }

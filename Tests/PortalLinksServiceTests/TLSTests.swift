@@ -1,4 +1,5 @@
 import Foundation
+import PortalLinksTesting
 import NIOSSL
 import PortalLinksClient
 import Testing
@@ -15,7 +16,7 @@ import Testing
     }
 
     /// The server's key type: RSA makes RSA key exchange possible, which the policy must refuse.
-    static func makeCertificates(rsa: Bool = false) throws -> Certificates {
+    static func makeCertificates(rsa: Bool = false) async throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = """
@@ -29,12 +30,7 @@ import Testing
               openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $name.ext -out $name.pem 2>/dev/null
             done
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard try await Subprocess.run("/bin/sh", ["-c", script]).status == 0 else { throw CocoaError(.fileWriteUnknown) }
         return Certificates(directory: directory)
     }
 
@@ -60,7 +56,7 @@ import Testing
     }
 
     @Test func tls() async throws {
-        let certificates = try Self.makeCertificates()
+        let certificates = try await Self.makeCertificates()
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let tls = try Self.serverTLS(certificates, mutual: false)
         let server = try await LiveServer.start { $0.tls = tls }
@@ -75,7 +71,7 @@ import Testing
     }
 
     @Test func mutualTLSNeedsAClientCertificate() async throws {
-        let certificates = try Self.makeCertificates()
+        let certificates = try await Self.makeCertificates()
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let tls = try Self.serverTLS(certificates, mutual: true)
         let server = try await LiveServer.start { $0.tls = tls }
@@ -91,33 +87,26 @@ import Testing
     /// are refused even when the client offers nothing else (security level 0), TLS 1.2 comes with ECDHE and an
     /// AEAD cipher, TLS 1.3 works. Both sides of the policy: the Swift client still connects.
     @Test func onlyTLS12AndNewerWithForwardSecrecy() async throws {
-        let certificates = try Self.makeCertificates(rsa: true)
+        let certificates = try await Self.makeCertificates(rsa: true)
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let tls = try Self.serverTLS(certificates, mutual: false)
         let server = try await LiveServer.start { $0.tls = tls }
         defer { Task { await server.stop() } }
-        func handshake(_ options: [String]) throws -> (ok: Bool, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-brief"] + options
-            let output = Pipe()
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus == 0 && text.contains("Protocol version"), text)
+        func handshake(_ options: [String]) async throws -> (ok: Bool, output: String) {
+            let result = try await Subprocess.run("/usr/bin/env", ["openssl", "s_client", "-connect", "127.0.0.1:\(server.port)",
+                                                                   "-brief"] + options, mergeStderr: true)
+            let text = String(decoding: result.stdout, as: UTF8.self)
+            return (result.status == 0 && text.contains("Protocol version"), text)
         }
         for refused in [["-tls1", "-cipher", "ALL@SECLEVEL=0"], ["-tls1_1", "-cipher", "ALL@SECLEVEL=0"],
                         ["-tls1_2", "-cipher", "AES128-GCM-SHA256@SECLEVEL=0"], ["-tls1_2", "-cipher", "AES256-SHA@SECLEVEL=0"],
                         ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA@SECLEVEL=0"], ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]] {
-            #expect(try !handshake(refused).ok, "\(refused) was accepted")
+            #expect(try await !handshake(refused).ok, "\(refused) was accepted")
         }
-        let tls12 = try handshake(["-tls1_2"])
+        let tls12 = try await handshake(["-tls1_2"])
         #expect(tls12.ok && tls12.output.contains("Protocol version: TLSv1.2") && tls12.output.contains("Ciphersuite: ECDHE-RSA-"),
                 "\(tls12.output)")
-        let tls13 = try handshake(["-tls1_3"])
+        let tls13 = try await handshake(["-tls1_3"])
         #expect(tls13.ok && tls13.output.contains("Protocol version: TLSv1.3"), "\(tls13.output)")
         let client = try server.client(apiKey: server.verifierKey, tls: try Self.clientTLS(certificates, withCertificate: false))
         #expect(try await client.health() == .serving)

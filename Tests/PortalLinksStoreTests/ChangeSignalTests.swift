@@ -23,8 +23,10 @@ import Testing
                 let before = signals.count
                 let start = ContinuousClock.now
                 _ = try await Sample.rotate(fixture.store, id: 1)
-                #expect(try await signals.wait(forMoreThan: before, within: .seconds(1)), "the change was signalled within a second")
-                #expect(ContinuousClock.now - start < .seconds(1))
+                // Within a second on a quiet machine (make cluster-test measures it); five here, where every suite
+                // runs at once, still tells a notification from a poll.
+                #expect(try await signals.wait(forMoreThan: before, within: .seconds(5)), "the change was signalled")
+                #expect(ContinuousClock.now - start < .seconds(5))
 
                 // A change that bumps no generation, or rolls back, sends nothing.
                 let quiet = signals.count

@@ -1,0 +1,315 @@
+import NIOCore
+import PortalLinks
+import PortalLinksWire
+
+/// One binary-protocol connection's states and what follows from each event, with no I/O and no clock of its
+/// own: `ConnectionHandler` reports what happened (a read, a call, an answer, a timer, a drain) with the time,
+/// and carries out the decision it gets back. As in grpc-swift-nio-transport, the states live in a plain value
+/// so that authentication, the limits, backpressure and the deadlines are tested with plain values.
+struct ConnectionStateMachine {
+    struct Limits: Sendable {
+        var maximumInFlight: Int
+        var maximumPendingAnswerBytes: Int
+        var maximumCallsBeforeHello: Int
+        var maximumFailedHellos: Int
+        var idleTimeout: TimeAmount
+        var partialFrameTimeout: TimeAmount
+
+        init(_ configuration: ServerConfiguration) {
+            maximumInFlight = configuration.maximumInFlight
+            maximumPendingAnswerBytes = configuration.maximumPendingAnswerBytes
+            maximumCallsBeforeHello = configuration.maximumCallsBeforeHello
+            maximumFailedHellos = configuration.maximumFailedHellos
+            idleTimeout = configuration.idleTimeout
+            partialFrameTimeout = configuration.partialFrameTimeout
+        }
+    }
+
+    enum Phase: Equatable {
+        case serving
+        /// Shutting down: calls other than Health are answered UNAVAILABLE; closes once nothing is in flight.
+        case draining
+        /// Refused (failed Hellos): nothing more is read; closes once the calls in flight are answered.
+        case refusing(reason: String)
+        case closed
+    }
+
+    /// A caller that said Hello with a known key, with its scopes looked up once rather than once per call.
+    struct Authenticated: Equatable {
+        let keyHash: [UInt8]
+        let caller: ServingSnapshot.Caller
+        let mayVerify: Bool
+        let mayIssue: Bool
+        let mayManageAccounts: Bool
+
+        init(keyHash: [UInt8], caller: ServingSnapshot.Caller) {
+            self.keyHash = keyHash
+            self.caller = caller
+            mayVerify = caller.scopes.contains(CallerScope.verify.rawValue)
+            mayIssue = caller.scopes.contains(CallerScope.issue.rawValue)
+            mayManageAccounts = caller.scopes.contains(CallerScope.accounts.rawValue)
+        }
+    }
+
+    enum Admission: Equatable {
+        case proceed
+        case refuse(StatusCode, String)
+    }
+
+    /// What to do with one of the connection's two timers when it fires.
+    enum TimerAction: Equatable {
+        case none
+        case reschedule(in: TimeAmount)
+        case close(reason: String)
+    }
+
+    let limits: Limits
+    private(set) var phase = Phase.serving
+    private(set) var caller: Authenticated?
+    /// Calls answered off the event loop (or after a reload) and not yet answered.
+    private(set) var inFlight = 0
+    /// Calls other than Health before a successful Hello; at the limit the connection closes.
+    private(set) var callsWithoutHello = 0
+    private(set) var failedHellos = 0
+    /// Whether a Hello with an unknown key has already made this connection reload the snapshot.
+    private(set) var reloadedForHello = false
+    /// The last read or answer, which the idle timer measures from.
+    private(set) var lastActivity: NIODeadline
+    /// When the frame now unfinished began to arrive, while the server waits for the client to finish it.
+    private(set) var unfinishedSince: NIODeadline?
+    private(set) var frameTimerArmed = false
+    /// The server declined a read: reading resumes when capacity returns.
+    private(set) var readSuppressed = false
+    /// Whole calls held back because answers wait to be written.
+    private(set) var answersBacklogged = false
+
+    init(limits: Limits, openedAt now: NIODeadline) {
+        self.limits = limits
+        lastActivity = now
+    }
+
+    var isClosed: Bool { phase == .closed }
+    var isDraining: Bool { phase == .draining }
+
+    /// How long the connection may be silent: the frame timeout until a Hello succeeds (so that connections
+    /// that never authenticate cannot hold their slots for long), then the idle timeout.
+    var idleLimit: TimeAmount {
+        caller == nil ? min(limits.idleTimeout, limits.partialFrameTimeout) : limits.idleTimeout
+    }
+
+    // MARK: Reading and calls
+
+    mutating func bytesArrived(at now: NIODeadline) {
+        lastActivity = now
+    }
+
+    /// Whether another whole frame already received may be handled now: not while closing or refused, while
+    /// the in-flight limit is reached, or while answers wait for a client that is not reading them.
+    func mayHandleCall(writable: Bool, pendingAnswerBytes: Int) -> Bool {
+        writable && inFlight < limits.maximumInFlight && pendingAnswerBytes < limits.maximumPendingAnswerBytes
+            && (phase == .serving || phase == .draining)
+    }
+
+    /// Whether a call may be served: draining, the calls allowed before a Hello, and the caller's scope. A
+    /// method the server does not serve (no scope) counts towards the calls before a Hello like any other.
+    mutating func admit(isHealth: Bool, scope: CallerScope?, serverDraining: Bool) -> Admission {
+        if !isHealth, phase == .draining || serverDraining {
+            return .refuse(.unavailable, "the server is shutting down")
+        }
+        // Health needs no Hello (a balancer's probe); any other call before a successful Hello counts, and the
+        // last one the limit allows is answered, then the connection closes (`callHandled`).
+        if caller == nil, !isHealth { callsWithoutHello += 1 }
+        guard let scope else { return .proceed }
+        guard let caller else { return .refuse(.unauthenticated, "call Auth.Hello with an API key first") }
+        let allowed = switch scope {
+        case .verify: caller.mayVerify
+        case .issue: caller.mayIssue
+        case .accounts: caller.mayManageAccounts
+        }
+        return allowed ? .proceed : .refuse(.permissionDenied, "caller \(caller.caller.name) lacks the \(scope.rawValue) scope")
+    }
+
+    /// After a call's inline handling: the reason to close, when it was the last call allowed without a Hello.
+    func callHandled() -> String? {
+        caller == nil && callsWithoutHello >= limits.maximumCallsBeforeHello ? "too many calls without a Hello" : nil
+    }
+
+    /// A pass over the received frames ended. `unhandled`: bytes are left (an unfinished frame, or calls held
+    /// back); `progressed`: the pass handled at least one call. True when the frame timer must be armed.
+    mutating func passEnded(unhandled: Bool, progressed: Bool, writable: Bool, pendingAnswerBytes: Int,
+                            receivedAt: NIODeadline) -> Bool {
+        answersBacklogged = unhandled && !isClosed && (!writable || pendingAnswerBytes >= limits.maximumPendingAnswerBytes)
+        guard unhandled, !isClosed else {
+            unfinishedSince = nil
+            return false
+        }
+        if inFlight >= limits.maximumInFlight || !writable {
+            // Waiting for capacity, or for the client to read its answers, not for the client to send: no frame
+            // timeout meanwhile (`resumeReading` starts it again).
+            unfinishedSince = nil
+        } else if progressed || unfinishedSince == nil {
+            unfinishedSince = receivedAt  // the unfinished frame's clock starts with the read that began it
+        }
+        return armFrameTimerIfNeeded()
+    }
+
+    private mutating func armFrameTimerIfNeeded() -> Bool {
+        guard unfinishedSince != nil, !frameTimerArmed else { return false }
+        frameTimerArmed = true
+        return true
+    }
+
+    // MARK: Backpressure
+
+    /// NIO asks whether to read more. False while too many calls are in flight, the client does not read its
+    /// answers, calls are held back, or the connection is refused.
+    mutating func readRequested(writable: Bool) -> Bool {
+        let refusing = if case .refusing = phase { true } else { false }
+        if inFlight >= limits.maximumInFlight || !writable || refusing || answersBacklogged || isClosed {
+            readSuppressed = true
+            return false
+        }
+        return true
+    }
+
+    enum Resume: Equatable {
+        case none
+        /// Read again; `armFrameTimer` when an unfinished frame now has the frame timeout to complete.
+        case read(armFrameTimer: Bool)
+    }
+
+    /// Capacity may have returned (a call finished, the channel became writable).
+    mutating func resumeReading(writable: Bool, unhandled: Bool, at now: NIODeadline) -> Resume {
+        guard readSuppressed, inFlight < limits.maximumInFlight, writable, !answersBacklogged else { return .none }
+        readSuppressed = false
+        if unhandled, unfinishedSince == nil {
+            unfinishedSince = now  // reading again: a frame left unfinished has the frame timeout from now
+        }
+        return .read(armFrameTimer: armFrameTimerIfNeeded())
+    }
+
+    /// Answers were written.
+    mutating func answersWritten(at now: NIODeadline) {
+        lastActivity = now
+    }
+
+    // MARK: Calls off the loop
+
+    mutating func callStarted() {
+        inFlight += 1
+    }
+
+    enum Finished: Equatable {
+        case close(reason: String)
+        /// Calls held back by the in-flight limit may go now.
+        case handleHeldCalls
+        case none
+    }
+
+    mutating func callFinished(unhandled: Bool) -> Finished {
+        inFlight -= 1
+        if inFlight == 0, let reason = closeReasonOnceIdle { return .close(reason: reason) }
+        return unhandled && inFlight < limits.maximumInFlight ? .handleHeldCalls : .none
+    }
+
+    /// Why the connection closes as soon as nothing is in flight, if it does.
+    private var closeReasonOnceIdle: String? {
+        switch phase {
+        case .draining: "draining"
+        case .refusing(let reason): reason
+        case .serving, .closed: nil
+        }
+    }
+
+    // MARK: Authentication
+
+    mutating func authenticated(_ found: Authenticated) {
+        caller = found
+    }
+
+    /// The caller was revoked (or its key retired) since its Hello: the next call needs a new Hello.
+    mutating func callerRemoved() {
+        caller = nil
+    }
+
+    enum FailedHello: Equatable {
+        /// The caller may have been added a moment ago: reload once per connection, then decide.
+        case reloadThenRetry
+        case refuse
+    }
+
+    /// A Hello with an unknown key, counted at once so that a read full of Hellos meets the limit at once.
+    mutating func helloFailed() -> FailedHello {
+        failedHellos += 1
+        guard !reloadedForHello, failedHellos < limits.maximumFailedHellos else { return .refuse }
+        reloadedForHello = true
+        return .reloadThenRetry
+    }
+
+    /// The key was found after the reload: that attempt does not count as a failure.
+    mutating func helloFoundAfterReload(_ found: Authenticated) {
+        failedHellos -= 1
+        caller = found
+    }
+
+    /// A failed Hello was refused. True when the connection must close now; an earlier successful Hello stays
+    /// in force.
+    mutating func helloRefused() -> Bool {
+        guard failedHellos >= limits.maximumFailedHellos else { return false }
+        return refuse(reason: "too many failed hellos")
+    }
+
+    /// The client's address made too many failed Hellos. A connection without a successful Hello is refused;
+    /// true when it must close now.
+    mutating func helloThrottled() -> Bool {
+        guard caller == nil else { return false }
+        return refuse(reason: "failed hellos throttled")
+    }
+
+    private mutating func refuse(reason: String) -> Bool {
+        guard !isClosed else { return false }
+        phase = .refusing(reason: reason)
+        return inFlight == 0
+    }
+
+    // MARK: Timers, draining, closing
+
+    /// The frame timer fired: close when the unfinished frame is older than the frame timeout.
+    mutating func frameTimerFired(at now: NIODeadline) -> TimerAction {
+        frameTimerArmed = false
+        guard let since = unfinishedSince, !isClosed else { return .none }
+        guard !readSuppressed else {
+            unfinishedSince = nil  // the server stopped reading: the frame cannot finish meanwhile
+            return .none
+        }
+        let remaining = limits.partialFrameTimeout - (now - since)
+        guard remaining > .zero else { return .close(reason: "a frame stayed unfinished too long") }
+        frameTimerArmed = true
+        return .reschedule(in: remaining)
+    }
+
+    /// The idle timer fired: close once nothing has been read or answered for `idleLimit`, and nothing is in
+    /// flight (a call being worked on counts as activity).
+    func idleTimerFired(at now: NIODeadline) -> TimerAction {
+        guard !isClosed else { return .none }
+        let remaining = idleLimit - (now - lastActivity)
+        if remaining > .zero { return .reschedule(in: remaining) }
+        if inFlight > 0 { return .reschedule(in: idleLimit) }
+        return .close(reason: caller == nil ? "idle without a Hello" : "idle")
+    }
+
+    /// Shutdown began. True when the connection must close now.
+    mutating func drain() -> Bool {
+        guard phase == .serving else { return false }
+        phase = .draining
+        return inFlight == 0
+    }
+
+    /// True the first time: the caller closes the channel then, and only then.
+    mutating func close() -> Bool {
+        guard !isClosed else { return false }
+        phase = .closed
+        unfinishedSince = nil
+        return true
+    }
+}
