@@ -17,15 +17,9 @@ import SwiftProtobuf
 
 /// A server on 127.0.0.1, port 0, over a fresh home directory, with callers to test with and the metrics
 /// endpoint beside it.
-final class LiveServer: Sendable {
+@dynamicMemberLookup final class LiveServer: Sendable {
+    /// The server itself: `home`, `installation`, `state`, `server`, `group`, `running` and `port` read through.
     let live: InProcessServer
-    let home: String
-    let installation: Installation
-    let server: PortalLinksServer
-    let state: ServingState
-    let group: ServiceGroup
-    let running: Task<Void, any Error>
-    let port: Int
     let verifierKey: String
     let issuerKey: String
     /// A caller with the accounts scope ("portal").
@@ -63,36 +57,31 @@ final class LiveServer: Sendable {
 
     private init(live: InProcessServer, metrics: MetricsEndpoint, verifierKey: String, issuerKey: String, accountsKey: String) {
         self.live = live
-        home = live.home
-        installation = live.installation
-        server = live.server
-        state = live.state
-        group = live.group
-        running = live.running
-        port = live.port
         self.metrics = metrics
         self.verifierKey = verifierKey
         self.issuerKey = issuerKey
         self.accountsKey = accountsKey
     }
 
+    subscript<Value>(dynamicMember path: KeyPath<InProcessServer, Value>) -> Value { live[keyPath: path] }
+
     func client(apiKey: String? = nil, tls: TLSConfiguration? = nil) throws -> PortalLinksClient {
-        var configuration = PortalLinksClient.Configuration(host: "127.0.0.1", port: port, apiKey: apiKey, tls: tls)
+        var configuration = PortalLinksClient.Configuration(host: "127.0.0.1", port: live.port, apiKey: apiKey, tls: tls)
         configuration.serverHostname = "localhost"
         return try PortalLinksClient(configuration: configuration)
     }
 
     func stop() async {
-        Capture.write(server.metricsText(), to: "output/metrics-\(UUID().uuidString).txt")
-        Capture.secret(try? String(contentsOfFile: home + "/master.key", encoding: .utf8), kind: "master-key")
+        Capture.write(live.server.metricsText(), to: "output/metrics-\(UUID().uuidString).txt")
+        Capture.secret(try? String(contentsOfFile: live.home + "/master.key", encoding: .utf8), kind: "master-key")
         await live.stop()
     }
 
     /// Signs arbitrary claims with the primary key, for links the issuing policy would refuse.
     func sign(client: ClientID = .text("acme"), issuedAt: Int64, expiresAt: Int64) async throws -> String {
-        let primary = try await installation.primaryKeyRecord()
+        let primary = try await live.installation.primaryKeyRecord()
         let claims = try LinkClaims(keyID: primary.id, issuedAt: issuedAt, expiresAt: expiresAt, clientID: client)
-        return LinkToken.sign(claims, with: try installation.hmacKey(for: primary)!).token
+        return LinkToken.sign(claims, with: try live.installation.hmacKey(for: primary)!).token
     }
 }
 
