@@ -83,7 +83,7 @@ let package = Package(
             // Connection state lives in event-loop-confined classes, where dynamic exclusivity checks on every
             // property access cost the server a fifth or more of its Verify rate at depth 16 (re-measured after
             // the connection state machine: 325-444k/s checked against 499-571k/s unchecked, Benchmarks/
-            // bench-compare.sh, 3 rounds). Not on the CLI's load generator: there it made no measurable difference.
+            // bench-compare.sh, 3 rounds).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // The Swift client for front-end servers.
@@ -111,6 +111,11 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            // The load generator's per-connection state lives in event-loop-confined classes too; with dynamic
+            // exclusivity checks a fifth of its CPU went to them (perf), and with one load-generator thread the
+            // depth-16 figures are the generator's: 338-342k/s with the checks against 356-416k/s without
+            // (Benchmarks/bench-compare.sh, whose rounds each use the binary's own bench).
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // Fuzzing (make fuzz): the checks each libFuzzer target applies to an input, and the targets, which do
         // nothing unless built with --sanitize=fuzzer. Fuzz/Corpus holds their seeds and past findings.

@@ -11,7 +11,7 @@ extension ConnectionHandler {
         guard let request: PortalLinks_V1_HelloRequest = decode(context, header, payload) else { return }
         let keyHash = SHA256.hash(Array(request.apiKey.utf8))
         if let found = snapshot.caller(keyHash: keyHash) {
-            accept(context, header, .init(keyHash: keyHash, caller: found), afterReload: false)
+            accept(context, header, keyHash: keyHash, found, afterReload: false)
             return
         }
         if let peerHost, case .refuse(let refused) = helloThrottle.failure(from: peerHost) {
@@ -19,7 +19,7 @@ extension ConnectionHandler {
                 logger.warning("throttling failed hellos from this address", metadata: ["hello.refused": "\(refused)"])
             }
             respond(context, header, .resourceExhausted, message: "too many failed Hellos from this address; retry later")
-            if machine.helloThrottled() { close(context, reason: "failed hellos throttled") }
+            if machine.helloThrottled() { close(context, reason: .helloThrottled) }
             return
         }
         switch machine.helloFailed() {
@@ -29,7 +29,7 @@ extension ConnectionHandler {
             // The caller may have been added a moment ago (reloads happen at most every 250 ms across the server).
             afterReload(context) { handler, context in
                 if let found = handler.snapshot.caller(keyHash: keyHash) {
-                    handler.accept(context, header, .init(keyHash: keyHash, caller: found), afterReload: true)
+                    handler.accept(context, header, keyHash: keyHash, found, afterReload: true)
                 } else {
                     handler.refuseHello(context, header)
                 }
@@ -37,13 +37,15 @@ extension ConnectionHandler {
         }
     }
 
-    private func accept(_ context: ChannelHandlerContext, _ header: FrameHeader,
-                        _ found: ConnectionStateMachine.Authenticated, afterReload: Bool) {
-        if afterReload { machine.helloFoundAfterReload(found) } else { machine.authenticated(found) }
-        logger[metadataKey: "caller"] = "\(found.caller.name)"
+    private func accept(_ context: ChannelHandlerContext, _ header: FrameHeader, keyHash: [UInt8],
+                        _ found: ServingSnapshot.Caller, afterReload: Bool) {
+        caller = (keyHash, found)
+        let scopes = ConnectionStateMachine.Scopes(found.scopes)
+        if afterReload { machine.helloFoundAfterReload(scopes) } else { machine.authenticated(scopes) }
+        logger[metadataKey: "caller"] = "\(found.name)"
         var response = PortalLinks_V1_HelloResponse()
-        response.caller = found.caller.name
-        response.scopes = found.caller.scopes.sorted()
+        response.caller = found.name
+        response.scopes = found.scopes.sorted()
         respond(context, header, response)
     }
 
@@ -51,6 +53,6 @@ extension ConnectionHandler {
     private func refuseHello(_ context: ChannelHandlerContext, _ header: FrameHeader) {
         logger.info("hello refused", metadata: ["hello.failures": "\(machine.failedHellos)"])
         respond(context, header, .unauthenticated, message: "unknown or revoked API key")
-        if machine.helloRefused() { close(context, reason: "too many failed hellos") }
+        if machine.helloRefused() { close(context, reason: .tooManyFailedHellos) }
     }
 }

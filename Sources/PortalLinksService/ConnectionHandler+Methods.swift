@@ -76,7 +76,7 @@ extension ConnectionHandler {
         // Calls that wait take the time of receipt for their deadline.
         let deadline: NIODeadline? = header.deadlineMilliseconds == 0
             ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))
-        let call = CallContext(accounts: accounts, issuer: issuer, caller: machine.caller?.caller.name ?? "-", deadline: deadline)
+        let call = CallContext(accounts: accounts, issuer: issuer, caller: caller?.caller.name ?? "-", deadline: deadline)
         let work: ServerMethod.OffLoopWork
         do {
             work = try prepare(payload, call)

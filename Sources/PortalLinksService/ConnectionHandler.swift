@@ -42,6 +42,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     let clock: @Sendable () -> Int64
     var logger: Logger
     var snapshot: ServingSnapshot
+    /// Who said Hello, for the logs and the check that it has not been revoked since (its scopes are the
+    /// machine's).
+    var caller: (keyHash: [UInt8], caller: ServingSnapshot.Caller)?
     let helloThrottle: FailedHelloThrottle
     /// The client's IP address, for the failed-Hello throttle.
     var peerHost: String?
@@ -178,8 +181,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         defer {
             if let reason = machine.callHandled() { close(context, reason: reason) }
         }
-        if case .refuse(let status, let message) = admission {
-            respond(context, header, status, message: message)
+        switch admission {
+        case .proceed: break
+        case .shuttingDown:
+            respond(context, header, .unavailable, message: "the server is shutting down")
+            return
+        case .helloFirst:
+            respond(context, header, .unauthenticated, message: "call Auth.Hello with an API key first")
+            return
+        case .lacks(let scope):
+            respond(context, header, .permissionDenied, message: "caller \(caller?.caller.name ?? "-") lacks the \(scope.rawValue) scope")
             return
         }
         guard let route else {
@@ -221,7 +232,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is DrainEvent:
-            if machine.drain() { close(context, reason: "draining") }
+            if machine.drain() { close(context, reason: .draining) }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -254,7 +265,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard state.generation != snapshot.generation else { return }
         snapshot = state.snapshot
         // A caller revoked since its Hello loses its authentication with the next call.
-        if let current = machine.caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
+        if let current = caller, snapshot.caller(keyHash: current.keyHash) != current.caller {
+            caller = nil
             machine.callerRemoved()
         }
     }
@@ -282,10 +294,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    func close(_ context: ChannelHandlerContext, reason: String) {
+    func close(_ context: ChannelHandlerContext, reason: ConnectionStateMachine.CloseReason) {
         guard machine.close() else { return }
         frameTimer?.cancel()
-        logger.debug("closing connection", metadata: ["connection.reason": "\(reason)"])
+        logger.debug("closing connection", metadata: ["connection.reason": "\(reason.rawValue)"])
         flushOutput(context)
         context.close(promise: nil)
     }

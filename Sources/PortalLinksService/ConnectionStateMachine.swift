@@ -5,7 +5,9 @@ import PortalLinksWire
 /// One binary-protocol connection's states and what follows from each event, with no I/O and no clock of its
 /// own: `ConnectionHandler` reports what happened (a read, a call, an answer, a timer, a drain) with the time,
 /// and carries out the decision it gets back. As in grpc-swift-nio-transport, the states live in a plain value
-/// so that authentication, the limits, backpressure and the deadlines are tested with plain values.
+/// so that authentication, the limits, backpressure and the deadlines are tested with plain values. Every field
+/// is a plain value (no strings, arrays or references): the handler consults the machine for every call, and a
+/// copy costs no reference counting. Who the caller is stays with the handler; the machine keeps its scopes.
 struct ConnectionStateMachine {
     struct Limits: Sendable {
         var maximumInFlight: Int
@@ -29,43 +31,59 @@ struct ConnectionStateMachine {
         case serving
         /// Shutting down: calls other than Health are answered UNAVAILABLE; closes once nothing is in flight.
         case draining
-        /// Refused (failed Hellos): nothing more is read; closes once the calls in flight are answered.
-        case refusing(reason: String)
+        /// Refused (failed Hellos, `refusal` says which): nothing more is read; closes once the calls in flight
+        /// are answered.
+        case refusing
         case closed
     }
 
-    /// A caller that said Hello with a known key, with its scopes looked up once rather than once per call.
-    struct Authenticated: Equatable {
-        let keyHash: [UInt8]
-        let caller: ServingSnapshot.Caller
-        let mayVerify: Bool
-        let mayIssue: Bool
-        let mayManageAccounts: Bool
+    /// Why a connection closes, for the log.
+    enum CloseReason: String, Equatable {
+        case idle = "idle"
+        case idleWithoutHello = "idle without a Hello"
+        case frameUnfinished = "a frame stayed unfinished too long"
+        case callsWithoutHello = "too many calls without a Hello"
+        case tooManyFailedHellos = "too many failed hellos"
+        case helloThrottled = "failed hellos throttled"
+        case draining = "draining"
+    }
 
-        init(keyHash: [UInt8], caller: ServingSnapshot.Caller) {
-            self.keyHash = keyHash
-            self.caller = caller
-            mayVerify = caller.scopes.contains(CallerScope.verify.rawValue)
-            mayIssue = caller.scopes.contains(CallerScope.issue.rawValue)
-            mayManageAccounts = caller.scopes.contains(CallerScope.accounts.rawValue)
+    /// The scopes of the caller that said Hello, looked up once per Hello rather than once per call.
+    struct Scopes: Equatable {
+        let verify: Bool
+        let issue: Bool
+        let accounts: Bool
+
+        init(_ scopes: Set<String>) {
+            verify = scopes.contains(CallerScope.verify.rawValue)
+            issue = scopes.contains(CallerScope.issue.rawValue)
+            accounts = scopes.contains(CallerScope.accounts.rawValue)
         }
     }
 
     enum Admission: Equatable {
         case proceed
-        case refuse(StatusCode, String)
+        /// UNAVAILABLE: the server is shutting down.
+        case shuttingDown
+        /// UNAUTHENTICATED: the call needs a Hello first.
+        case helloFirst
+        /// PERMISSION_DENIED: the caller lacks the scope.
+        case lacks(CallerScope)
     }
 
     /// What to do with one of the connection's two timers when it fires.
     enum TimerAction: Equatable {
         case none
         case reschedule(in: TimeAmount)
-        case close(reason: String)
+        case close(CloseReason)
     }
 
     let limits: Limits
     private(set) var phase = Phase.serving
-    private(set) var caller: Authenticated?
+    /// Why the connection is refusing, while it is.
+    private(set) var refusal: CloseReason?
+    /// The scopes of the caller that said Hello; nil before a successful Hello.
+    private(set) var scopes: Scopes?
     /// Calls answered off the event loop (or after a reload) and not yet answered.
     private(set) var inFlight = 0
     /// Calls other than Health before a successful Hello; at the limit the connection closes.
@@ -94,7 +112,7 @@ struct ConnectionStateMachine {
     /// How long the connection may be silent: the frame timeout until a Hello succeeds (so that connections
     /// that never authenticate cannot hold their slots for long), then the idle timeout.
     var idleLimit: TimeAmount {
-        caller == nil ? min(limits.idleTimeout, limits.partialFrameTimeout) : limits.idleTimeout
+        scopes == nil ? min(limits.idleTimeout, limits.partialFrameTimeout) : limits.idleTimeout
     }
 
     // MARK: Reading and calls
@@ -113,25 +131,23 @@ struct ConnectionStateMachine {
     /// Whether a call may be served: draining, the calls allowed before a Hello, and the caller's scope. A
     /// method the server does not serve (no scope) counts towards the calls before a Hello like any other.
     mutating func admit(isHealth: Bool, scope: CallerScope?, serverDraining: Bool) -> Admission {
-        if !isHealth, phase == .draining || serverDraining {
-            return .refuse(.unavailable, "the server is shutting down")
-        }
+        if !isHealth, phase == .draining || serverDraining { return .shuttingDown }
         // Health needs no Hello (a balancer's probe); any other call before a successful Hello counts, and the
         // last one the limit allows is answered, then the connection closes (`callHandled`).
-        if caller == nil, !isHealth { callsWithoutHello += 1 }
+        if scopes == nil, !isHealth { callsWithoutHello += 1 }
         guard let scope else { return .proceed }
-        guard let caller else { return .refuse(.unauthenticated, "call Auth.Hello with an API key first") }
+        guard let scopes else { return .helloFirst }
         let allowed = switch scope {
-        case .verify: caller.mayVerify
-        case .issue: caller.mayIssue
-        case .accounts: caller.mayManageAccounts
+        case .verify: scopes.verify
+        case .issue: scopes.issue
+        case .accounts: scopes.accounts
         }
-        return allowed ? .proceed : .refuse(.permissionDenied, "caller \(caller.caller.name) lacks the \(scope.rawValue) scope")
+        return allowed ? .proceed : .lacks(scope)
     }
 
     /// After a call's inline handling: the reason to close, when it was the last call allowed without a Hello.
-    func callHandled() -> String? {
-        caller == nil && callsWithoutHello >= limits.maximumCallsBeforeHello ? "too many calls without a Hello" : nil
+    func callHandled() -> CloseReason? {
+        scopes == nil && callsWithoutHello >= limits.maximumCallsBeforeHello ? .callsWithoutHello : nil
     }
 
     /// A pass over the received frames ended. `unhandled`: bytes are left (an unfinished frame, or calls held
@@ -164,8 +180,7 @@ struct ConnectionStateMachine {
     /// NIO asks whether to read more. False while too many calls are in flight, the client does not read its
     /// answers, calls are held back, or the connection is refused.
     mutating func readRequested(writable: Bool) -> Bool {
-        let refusing = if case .refusing = phase { true } else { false }
-        if inFlight >= limits.maximumInFlight || !writable || refusing || answersBacklogged || isClosed {
+        if inFlight >= limits.maximumInFlight || !writable || phase == .refusing || answersBacklogged || isClosed {
             readSuppressed = true
             return false
         }
@@ -200,7 +215,7 @@ struct ConnectionStateMachine {
     }
 
     enum Finished: Equatable {
-        case close(reason: String)
+        case close(CloseReason)
         /// Calls held back by the in-flight limit may go now.
         case handleHeldCalls
         case none
@@ -208,28 +223,28 @@ struct ConnectionStateMachine {
 
     mutating func callFinished(unhandled: Bool) -> Finished {
         inFlight -= 1
-        if inFlight == 0, let reason = closeReasonOnceIdle { return .close(reason: reason) }
+        if inFlight == 0, let reason = closeReasonOnceIdle { return .close(reason) }
         return unhandled && inFlight < limits.maximumInFlight ? .handleHeldCalls : .none
     }
 
     /// Why the connection closes as soon as nothing is in flight, if it does.
-    private var closeReasonOnceIdle: String? {
+    private var closeReasonOnceIdle: CloseReason? {
         switch phase {
-        case .draining: "draining"
-        case .refusing(let reason): reason
+        case .draining: .draining
+        case .refusing: refusal
         case .serving, .closed: nil
         }
     }
 
     // MARK: Authentication
 
-    mutating func authenticated(_ found: Authenticated) {
-        caller = found
+    mutating func authenticated(_ found: Scopes) {
+        scopes = found
     }
 
     /// The caller was revoked (or its key retired) since its Hello: the next call needs a new Hello.
     mutating func callerRemoved() {
-        caller = nil
+        scopes = nil
     }
 
     enum FailedHello: Equatable {
@@ -247,28 +262,29 @@ struct ConnectionStateMachine {
     }
 
     /// The key was found after the reload: that attempt does not count as a failure.
-    mutating func helloFoundAfterReload(_ found: Authenticated) {
+    mutating func helloFoundAfterReload(_ found: Scopes) {
         failedHellos -= 1
-        caller = found
+        scopes = found
     }
 
     /// A failed Hello was refused. True when the connection must close now; an earlier successful Hello stays
     /// in force.
     mutating func helloRefused() -> Bool {
         guard failedHellos >= limits.maximumFailedHellos else { return false }
-        return refuse(reason: "too many failed hellos")
+        return refuse(reason: .tooManyFailedHellos)
     }
 
     /// The client's address made too many failed Hellos. A connection without a successful Hello is refused;
     /// true when it must close now.
     mutating func helloThrottled() -> Bool {
-        guard caller == nil else { return false }
-        return refuse(reason: "failed hellos throttled")
+        guard scopes == nil else { return false }
+        return refuse(reason: .helloThrottled)
     }
 
-    private mutating func refuse(reason: String) -> Bool {
+    private mutating func refuse(reason: CloseReason) -> Bool {
         guard !isClosed else { return false }
-        phase = .refusing(reason: reason)
+        phase = .refusing
+        refusal = reason
         return inFlight == 0
     }
 
@@ -283,7 +299,7 @@ struct ConnectionStateMachine {
             return .none
         }
         let remaining = limits.partialFrameTimeout - (now - since)
-        guard remaining > .zero else { return .close(reason: "a frame stayed unfinished too long") }
+        guard remaining > .zero else { return .close(.frameUnfinished) }
         frameTimerArmed = true
         return .reschedule(in: remaining)
     }
@@ -295,7 +311,7 @@ struct ConnectionStateMachine {
         let remaining = idleLimit - (now - lastActivity)
         if remaining > .zero { return .reschedule(in: remaining) }
         if inFlight > 0 { return .reschedule(in: idleLimit) }
-        return .close(reason: caller == nil ? "idle without a Hello" : "idle")
+        return .close(scopes == nil ? .idleWithoutHello : .idle)
     }
 
     /// Shutdown began. True when the connection must close now.

@@ -19,7 +19,7 @@ import Testing
         return ConnectionStateMachine(limits: .init(configuration), openedAt: start)
     }
 
-    static let verifier = ConnectionStateMachine.Authenticated(keyHash: [1], caller: .init(name: "frontend", scopes: ["verify"]))
+    static let verifier = ConnectionStateMachine.Scopes(["verify"])
 
     // MARK: Authentication
 
@@ -31,8 +31,8 @@ import Testing
         }
         for call in 1...3 {
             #expect(machine.admit(isHealth: false, scope: .verify, serverDraining: false)
-                == .refuse(.unauthenticated, "call Auth.Hello with an API key first"))
-            #expect((machine.callHandled() != nil) == (call == 3), "the third call is answered, then the connection closes")
+                == .helloFirst)
+            #expect(machine.callHandled() == (call == 3 ? .callsWithoutHello : nil), "the third call is answered, then the connection closes")
         }
     }
 
@@ -48,13 +48,13 @@ import Testing
 
     @Test func scopesAreLookedUpFromTheHello() {
         var machine = Self.machine()
-        machine.authenticated(.init(keyHash: [2], caller: .init(name: "staff", scopes: ["verify", "issue"])))
+        machine.authenticated(.init(["verify", "issue"]))
         #expect(machine.admit(isHealth: false, scope: .issue, serverDraining: false) == .proceed)
         #expect(machine.admit(isHealth: false, scope: .accounts, serverDraining: false)
-            == .refuse(.permissionDenied, "caller staff lacks the accounts scope"))
+            == .lacks(.accounts))
         machine.callerRemoved()
         #expect(machine.admit(isHealth: false, scope: .verify, serverDraining: false)
-            == .refuse(.unauthenticated, "call Auth.Hello with an API key first"), "revoked since its Hello")
+            == .helloFirst, "revoked since its Hello")
     }
 
     @Test func failedHellosReloadOnceThenRefuseThenClose() {
@@ -64,7 +64,7 @@ import Testing
         #expect(machine.helloRefused() == false)
         #expect(machine.helloFailed() == .refuse)
         #expect(machine.helloRefused() == true, "the third failure closes at once when nothing is in flight")
-        #expect(machine.phase == .refusing(reason: "too many failed hellos"))
+        #expect(machine.phase == .refusing && machine.refusal == .tooManyFailedHellos)
         #expect(!machine.mayHandleCall(writable: true, pendingAnswerBytes: 0))
         #expect(machine.readRequested(writable: true) == false, "a refused connection is not read")
     }
@@ -73,7 +73,7 @@ import Testing
         var machine = Self.machine()
         #expect(machine.helloFailed() == .reloadThenRetry)
         machine.helloFoundAfterReload(Self.verifier)
-        #expect(machine.failedHellos == 0 && machine.caller == Self.verifier)
+        #expect(machine.failedHellos == 0 && machine.scopes == Self.verifier)
     }
 
     @Test func aRefusalWaitsForTheCallsInFlight() {
@@ -81,17 +81,17 @@ import Testing
         machine.callStarted()
         for _ in 1...3 { _ = machine.helloFailed() }
         #expect(machine.helloRefused() == false, "a call is still being answered")
-        #expect(machine.callFinished(unhandled: true) == .close(reason: "too many failed hellos"))
+        #expect(machine.callFinished(unhandled: true) == .close(.tooManyFailedHellos))
     }
 
     @Test func aThrottledAddressKeepsAnEarlierLogin() {
         var anonymous = Self.machine()
         #expect(anonymous.helloThrottled() == true)
-        #expect(anonymous.phase == .refusing(reason: "failed hellos throttled"))
+        #expect(anonymous.phase == .refusing && anonymous.refusal == .helloThrottled)
         var authenticated = Self.machine()
         authenticated.authenticated(Self.verifier)
         #expect(authenticated.helloThrottled() == false)
-        #expect(authenticated.phase == .serving && authenticated.caller == Self.verifier)
+        #expect(authenticated.phase == .serving && authenticated.scopes == Self.verifier)
     }
 
     // MARK: In flight and backpressure
@@ -141,7 +141,7 @@ import Testing
         #expect(machine.passEnded(unhandled: true, progressed: false, writable: true, pendingAnswerBytes: 0,
                                    receivedAt: Self.start + .seconds(4)) == false)
         #expect(machine.frameTimerFired(at: Self.start + .seconds(4)) == .reschedule(in: .seconds(6)))
-        #expect(machine.frameTimerFired(at: Self.start + .seconds(10)) == .close(reason: "a frame stayed unfinished too long"))
+        #expect(machine.frameTimerFired(at: Self.start + .seconds(10)) == .close(.frameUnfinished))
     }
 
     @Test func eachCompletedFrameRestartsTheClock() {
@@ -164,12 +164,12 @@ import Testing
     @Test func idleLimitIsTheFrameTimeoutUntilAHello() {
         var machine = Self.machine()
         #expect(machine.idleTimerFired(at: Self.start + .seconds(4)) == .reschedule(in: .seconds(6)))
-        #expect(machine.idleTimerFired(at: Self.start + .seconds(10)) == .close(reason: "idle without a Hello"))
+        #expect(machine.idleTimerFired(at: Self.start + .seconds(10)) == .close(.idleWithoutHello))
         machine.authenticated(Self.verifier)
         #expect(machine.idleTimerFired(at: Self.start + .seconds(10)) == .reschedule(in: .seconds(50)))
         machine.answersWritten(at: Self.start + .seconds(30))
         #expect(machine.idleTimerFired(at: Self.start + .seconds(60)) == .reschedule(in: .seconds(30)))
-        #expect(machine.idleTimerFired(at: Self.start + .seconds(90)) == .close(reason: "idle"))
+        #expect(machine.idleTimerFired(at: Self.start + .seconds(90)) == .close(.idle))
     }
 
     @Test func aCallBeingWorkedOnIsNotIdleness() {
@@ -188,9 +188,9 @@ import Testing
         #expect(machine.drain() == false, "a call is in flight")
         #expect(machine.admit(isHealth: true, scope: nil, serverDraining: false) == .proceed)
         #expect(machine.admit(isHealth: false, scope: .verify, serverDraining: false)
-            == .refuse(.unavailable, "the server is shutting down"))
+            == .shuttingDown)
         #expect(machine.mayHandleCall(writable: true, pendingAnswerBytes: 0), "calls are still read, to be refused")
-        #expect(machine.callFinished(unhandled: false) == .close(reason: "draining"))
+        #expect(machine.callFinished(unhandled: false) == .close(.draining))
 
         var idle = Self.machine()
         #expect(idle.drain() == true)
@@ -200,7 +200,7 @@ import Testing
         var machine = Self.machine()
         machine.authenticated(Self.verifier)
         #expect(machine.admit(isHealth: false, scope: .verify, serverDraining: true)
-            == .refuse(.unavailable, "the server is shutting down"))
+            == .shuttingDown)
     }
 
     @Test func aConnectionClosesOnce() {
