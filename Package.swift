@@ -149,7 +149,7 @@ let package = Package(
             path: "Tests/PortalLinksTesting"
         ),
         // Every seed and past finding in Fuzz/Corpus through the same checks, on every `make test`.
-        .testTarget(name: "PortalLinksFuzzCorpusTests", dependencies: ["PortalLinksFuzzChecks"]),
+        .testTarget(name: "PortalLinksFuzzCorpusTests", dependencies: ["PortalLinksFuzzChecks", "PortalLinksTesting"]),
         .testTarget(name: "PortalLinksCoreTests", dependencies: ["PortalLinksCore", "CPortalLinks"]),
         .testTarget(
             name: "PortalLinksStoreTests",

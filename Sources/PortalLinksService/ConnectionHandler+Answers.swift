@@ -45,7 +45,7 @@ extension ConnectionHandler {
     func flushOutput(_ context: ChannelHandlerContext) {
         if batch.hasPending {
             let now = context.eventLoop.now
-            machine.answersWritten(at: now)
+            machine.activity(at: now)
             batch.flush(into: metrics, latency: now - readAt)
         }
         if let pending = output, pending.readableBytes > 0 {

@@ -69,7 +69,7 @@ extension ConnectionHandler {
     /// An off-loop method of the table: decoded here (a bad payload is INVALID_ARGUMENT at once), worked on off
     /// the loop. A call whose deadline passed before its work began gets DEADLINE_EXCEEDED and no work.
     func callOffLoop(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
-                             _ method: ServerMethod) {
+                     _ method: ServerMethod) {
         guard case .offLoop(let prepare) = method.execution else {
             preconditionFailure("\(method.name) is routed off the loop but is not an off-loop entry")
         }

@@ -64,14 +64,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         decoder = FrameDecoder(side: .server, maximumPayload: configuration.maximumPayload)
         self.logger = logger
         snapshot = state.snapshot
-        // Replaced in handlerAdded, when the loop (and so its clock) is known.
+        // Both set again from the loop's clock when the connection becomes active.
         readAt = .now()
         machine = ConnectionStateMachine(limits: .init(configuration), openedAt: readAt)
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        readAt = context.eventLoop.now
-        machine = ConnectionStateMachine(limits: machine.limits, openedAt: readAt)
     }
 
     // MARK: Inbound
@@ -82,7 +77,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             peerHost = peer.ipAddress
         }
         logger.debug("connection opened")
-        machine.bytesArrived(at: context.eventLoop.now)
+        readAt = context.eventLoop.now
+        machine.activity(at: readAt)
         scheduleIdleCheck(context, in: machine.idleLimit)
         context.fireChannelActive()
     }
@@ -97,7 +93,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var bytes = unwrapInboundIn(data)
         // One clock reading per read: every call in it was received at this moment.
         readAt = context.eventLoop.now
-        machine.bytesArrived(at: readAt)
+        machine.activity(at: readAt)
         wallClock = clock()
         if var earlier = unhandled {
             earlier.writeBuffer(&bytes)

@@ -117,7 +117,8 @@ struct ConnectionStateMachine {
 
     // MARK: Reading and calls
 
-    mutating func bytesArrived(at now: NIODeadline) {
+    /// The connection opened, bytes arrived, or answers were written: the idle clock starts again.
+    mutating func activity(at now: NIODeadline) {
         lastActivity = now
     }
 
@@ -201,11 +202,6 @@ struct ConnectionStateMachine {
             unfinishedSince = now  // reading again: a frame left unfinished has the frame timeout from now
         }
         return .read(armFrameTimer: armFrameTimerIfNeeded())
-    }
-
-    /// Answers were written.
-    mutating func answersWritten(at now: NIODeadline) {
-        lastActivity = now
     }
 
     // MARK: Calls off the loop

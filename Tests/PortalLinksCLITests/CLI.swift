@@ -31,7 +31,8 @@ struct CLI {
         try? FileManager.default.removeItem(atPath: home)
     }
 
-    func process(_ arguments: [String], environment extra: [String: String] = [:]) -> (Process, Pipe, Pipe) {
+    /// The binary with `arguments`, in this home, not yet started; its standard input is empty.
+    func process(_ arguments: [String], environment extra: [String: String] = [:]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -40,11 +41,8 @@ struct CLI {
         environment["PORTAL_LINKS_ACTOR"] = "cli-test"
         environment.merge(extra) { $1 }
         process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        return (process, out, err)
+        return process
     }
 
     @discardableResult
@@ -58,8 +56,7 @@ struct CLI {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw CLIError(message: "\(Self.binary) is missing: build it first (make test does)")
         }
-        let (process, _, _) = process(arguments, environment: environment)
-        let result = try await Subprocess.run(process, input: input.map { Data($0.utf8) })
+        let result = try await Subprocess.run(process(arguments, environment: environment), input: input.map { Data($0.utf8) })
         let output = Output(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
                             stderr: String(decoding: result.stderr, as: UTF8.self))
         Capture.record(arguments: arguments, input: input, output: output)

@@ -10,7 +10,10 @@ final class RunningServer {
     let startupLines: [String]
 
     init(_ cli: CLI, arguments: [String] = []) async throws {
-        let (process, out, err) = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
+        let process = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
         self.process = process
         let reader = err.fileHandleForReading

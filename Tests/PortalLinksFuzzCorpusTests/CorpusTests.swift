@@ -1,5 +1,6 @@
 import Foundation
 import PortalLinksFuzzChecks
+import PortalLinksTesting
 import Testing
 
 /// Fuzz/Corpus/TARGET holds each fuzz target's seeds and every input that once broke a check (named
@@ -51,19 +52,10 @@ import Testing
         let inputs = try Self.inputs("requests")
         #expect(inputs.count >= 11, "Fuzz/Corpus/requests has \(inputs.count) inputs")
         // The checks block on their socket: off the cooperative pool, which the server's own tasks need.
-        let findings = await withCheckedContinuation { (done: CheckedContinuation<[String], Never>) in
-            Thread.detachNewThread {
-                var findings: [String] = []
-                do { try checks.prepare() } catch {
-                    done.resume(returning: ["setting up: \(error)"])
-                    return
-                }
-                for input in inputs {
-                    if let finding = Self.finding(in: input.bytes, checks.check) {
-                        findings.append("Fuzz/Corpus/requests/\(input.name): \(finding)")
-                    }
-                }
-                done.resume(returning: findings)
+        let findings = try await Subprocess.onThread {
+            try checks.prepare()
+            return inputs.compactMap { input in
+                Self.finding(in: input.bytes, checks.check).map { "Fuzz/Corpus/requests/\(input.name): \($0)" }
             }
         }
         await checks.stop()

@@ -167,7 +167,7 @@ import Testing
         #expect(machine.idleTimerFired(at: Self.start + .seconds(10)) == .close(.idleWithoutHello))
         machine.authenticated(Self.verifier)
         #expect(machine.idleTimerFired(at: Self.start + .seconds(10)) == .reschedule(in: .seconds(50)))
-        machine.answersWritten(at: Self.start + .seconds(30))
+        machine.activity(at: Self.start + .seconds(30))
         #expect(machine.idleTimerFired(at: Self.start + .seconds(60)) == .reschedule(in: .seconds(30)))
         #expect(machine.idleTimerFired(at: Self.start + .seconds(90)) == .close(.idle))
     }

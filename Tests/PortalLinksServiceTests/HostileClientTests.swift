@@ -121,7 +121,9 @@ import Testing
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
-        #expect(written > 1_000_000 && blockedFor >= 10, "\(written) bytes went out; writes blocked \(blockedFor) times")
+        // Blocked at least once: the server stopped reading. How often depends on how busy the machine is (the
+        // loop spins while the server takes a little at a time); ConnectionHandlerTests shows the exact stop.
+        #expect(written > 1_000_000 && blockedFor > 0, "\(written) bytes went out; writes blocked \(blockedFor) times")
         // Finish the last frame, then read everything: one answer per call, nothing refused.
         let calls = (written + frame.count - 1) / frame.count
         let rest = calls * frame.count - written
