@@ -5,7 +5,7 @@
 # cores and Swift concurrency's two threads (password hashes, PostgreSQL, CLI processes). The connection's
 # own timeouts need no wall clock any more (ConnectionHandlerTests, on an EmbeddedChannel).
 set -euo pipefail
-real_time='LifecycleTests|VerifyOverTheWireTests|AuthenticationTests|ClientReconnectTests|SnapshotReloaderTests|HostileClientTests'
+real_time='LifecycleTests|VerifyOverTheWireTests|AuthenticationTests|ClientReconnectTests|SnapshotReloaderTests'
 swift test --skip-build --filter PortalLinksStoreTests "$@"
 swift test --skip-build --skip "PortalLinksStoreTests|$real_time" "$@"
 swift test --skip-build --filter "$real_time" "$@"
