@@ -1,17 +1,23 @@
 # PortalLinks: set-up, tests, demo and benchmarks. Each target installs what it needs.
 
 SHELL := /bin/bash
-APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev
+APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev zlib1g-dev
 BIN_DEBUG := .build/debug/portal-links
 BIN_RELEASE := .build/release/portal-links
 
-PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
+# The messages, from which every client's code is generated; services.proto only groups their methods into
+# services for Connect (docs/http.md) and generates no message code.
+PROTOS := $(sort $(filter-out %/services.proto,$(wildcard Protos/portal_links/v1/*.proto)))
 PROTO_SWIFT_OUT := Sources/PortalLinksMessages
 PROTOC_GEN_SWIFT := .build-protoc/release/protoc-gen-swift
 PROTO_C_OUT := Clients/c/generated
 PROTO_PYTHON_OUT := Clients/python/src
 # Each folder of generated code records the checksum of the sources it came from.
 PROTO_SUMS := $(PROTO_SWIFT_OUT)/protos.sha256 $(PROTO_C_OUT)/protos.sha256 $(PROTO_PYTHON_OUT)/portal_links/v1/protos.sha256
+# Connect's Python client, for the HTTP gateway's tests: messages and services, with the plugin from PyPI.
+CONNECT_PROTOS := $(sort $(wildcard Protos/portal_links/v1/*.proto))
+CONNECT_PYTHON_OUT := IntegrationTests/connect/generated
+CONNECT_SUMS := $(CONNECT_PYTHON_OUT)/portal_links/v1/protos.sha256
 # What the tests need beyond the build: the C client (protobuf-c, valgrind), the crash tests (strace) and
 # Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, compressed, hence bzip2).
 TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data bzip2
@@ -39,7 +45,8 @@ build: deps
 ## checks the generated code and the CLI reference are current, builds everything, runs the README's walk-through, runs every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
-## cluster-test, then hostile clients against a live server, then kill -9 of staff commands and of the
+## cluster-test, then hostile clients against a live server, then forward auth through nginx and Caddy
+## configured as docs/http.md shows, then Connect's Python client against the HTTP gateway, then kill -9 of staff commands and of the
 ## server and a full disk (IntegrationTests/crash-test.py); last, every log, error, metrics text and audit
 ## listing those runs produced is scanned for the secrets they made (scripts/scan-secrets.py).
 CAPTURE := $(CURDIR)/.build/secrets-scan
@@ -53,6 +60,8 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/cluster.sh test
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/hostile-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/proxies.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/connect.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 
@@ -74,13 +83,15 @@ serve: deps
 ## bench: the benchmarks of docs/benchmarks.md (release build).
 ## The in-process benchmark on one core; then Redis GET and Links.Verify side by side
 ## (each with its own load generator, then both with Benchmarks/pipelined-load.c);
-## then the C and Python clients' verify_many against portal-links bench at the same depth.
+## then the C and Python clients' verify_many against portal-links bench at the same depth;
+## then the HTTP gateway (forward auth, Connect JSON) against nginx's `return 200` with wrk.
 bench: deps client-deps
-	@./scripts/apt-install-missing.sh redis-server redis-tools
+	@./scripts/apt-install-missing.sh redis-server redis-tools wrk nginx
 	swift build -c release --product portal-links
 	$(BIN_RELEASE) bench --in-process
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-network.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-clients.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_RELEASE) ./Benchmarks/bench-http.sh
 
 ## bench-clients: only the clients' comparison with portal-links bench.
 bench-clients: deps client-deps
@@ -129,6 +140,11 @@ protos: deps
 	protoc --c_out=$(PROTO_C_OUT) -IProtos $(PROTOS)
 	protoc --python_out=$(PROTO_PYTHON_OUT) --pyi_out=$(PROTO_PYTHON_OUT) -IProtos $(PROTOS)
 	for sums in $(PROTO_SUMS); do sha256sum $(PROTOS) > $$sums; done
+	rm -rf $(CONNECT_PYTHON_OUT) && mkdir -p $(CONNECT_PYTHON_OUT)
+	protoc -IProtos --python_out=$(CONNECT_PYTHON_OUT) --pyi_out=$(CONNECT_PYTHON_OUT) \
+		--plugin=protoc-gen-connect-python=$$(dirname $$(./scripts/python-connect-env.sh))/protoc-gen-connect-python \
+		--connect-python_out=$(CONNECT_PYTHON_OUT) $(CONNECT_PROTOS)
+	sha256sum $(CONNECT_PROTOS) > $(CONNECT_SUMS)
 
 ## check-protos: fail when committed generated code or tables are stale (part of make test).
 ## Stale means Protos/ changed since the generated code was made (no protoc needed), or the ASCII look-alike table no longer matches Unicode's data (scripts/generate-ascii-lookalikes.py).
@@ -138,6 +154,8 @@ check-protos:
 		sha256sum --quiet -c $$sums && [ "$$(cut -d' ' -f3 $$sums | sort | tr '\n' ' ')" = "$(PROTOS) " ] || \
 		{ echo "the generated code beside $$sums is stale: run make protos and commit"; exit 1; }; \
 	done
+	@sha256sum --quiet -c $(CONNECT_SUMS) && [ "$$(cut -d' ' -f3 $(CONNECT_SUMS) | sort | tr '\n' ' ')" = "$(CONNECT_PROTOS) " ] || \
+		{ echo "the generated code beside $(CONNECT_SUMS) is stale: run make protos and commit"; exit 1; }
 
 clean:
 	rm -rf .build Clients/c/build .build-python .build-fuzz

@@ -19,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Without its default traits: swift-configuration is not needed for the HTTP gateway.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // gzip request bodies for the gateway's Connect calls (zlib, from zlib1g-dev).
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // C helpers of the core: HMAC with precomputed pads, AES-256-GCM, SHA-256 and randomness from
@@ -74,7 +80,6 @@ let package = Package(
                 "CPortalLinks", "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,6 +90,26 @@ let package = Package(
             // the connection state machine: 325-444k/s checked against 499-571k/s unchecked, Benchmarks/
             // bench-compare.sh, 3 rounds).
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+        // The HTTP gateway (`serve --http`: Connect, forward auth, probes) and the metrics endpoint, on
+        // Hummingbird: a second door onto the service's method table.
+        .target(
+            name: "PortalLinksGateway",
+            dependencies: [
+                "PortalLinks", "PortalLinksCore", "PortalLinksService", "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // The Swift client for front-end servers.
         .target(
@@ -101,7 +126,7 @@ let package = Package(
             name: "PortalLinksCLI",
             dependencies: [
                 "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksService",
-                "PortalLinksClient",
+                "PortalLinksGateway", "PortalLinksClient",
                 "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,8 +210,10 @@ let package = Package(
         .testTarget(
             name: "PortalLinksServiceTests",
             dependencies: [
-                "PortalLinksTesting", "PortalLinksService", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
+                "PortalLinksTesting", "PortalLinksService", "PortalLinksGateway", "PortalLinksClient", "PortalLinks", "PortalLinksCore", "PortalLinksStore",
                 "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksWire", "PortalLinksMessages",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

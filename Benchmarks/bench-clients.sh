@@ -18,7 +18,7 @@ export PORTAL_LINKS_HOME="$work/home"
 key=$("$pl" callers add bench --scopes verify)
 token=$("$pl" issue --client portal-links-bench --expires 1h --format token)
 port=$(free_port)
-"$pl" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>"$work/serve.log" &
+"$pl" serve --listen "127.0.0.1:$port" --http 127.0.0.1:0 --threads 1 --log-level warning 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 50); do grep -q "listening" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 

@@ -22,6 +22,7 @@ for round in $(seq "$rounds"); do
     inproc=$("$bin" bench --in-process --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('verify_ns', d))" 2>/dev/null)
     port=$(free_port)
     extra=(); "$bin" serve --help 2>/dev/null | grep -q max-connections-per-address && extra=(--max-connections-per-address 20000)
+    "$bin" serve --help 2>/dev/null | grep -q -- '--http ' && extra+=(--http none)  # two servers: no shared HTTP port
     "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning "${extra[@]}" 2>"$work/serve-$side.log" &
     pid=$!
     for _ in $(seq 50); do grep -q listening "$work/serve-$side.log" 2>/dev/null && break; sleep 0.1; done

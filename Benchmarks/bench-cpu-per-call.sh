@@ -20,7 +20,8 @@ for side in old new; do
   export PORTAL_LINKS_HOME="$work/$side"
   key[$side]=$("$bin" callers add bench --scopes verify)
   port[$side]=$(free_port)
-  "$bin" serve --listen "127.0.0.1:${port[$side]}" --threads 1 --log-level warning 2>"$work/serve-$side.log" &
+  extra=(); "$bin" serve --help 2>/dev/null | grep -q -- '--http ' && extra=(--http none)  # two servers: no shared HTTP port
+  "$bin" serve --listen "127.0.0.1:${port[$side]}" --threads 1 --log-level warning "${extra[@]}" 2>"$work/serve-$side.log" &
   pid[$side]=$!
   pids+=("$!")
   for _ in $(seq 50); do grep -q listening "$work/serve-$side.log" 2>/dev/null && break; sleep 0.1; done

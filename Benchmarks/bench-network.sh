@@ -22,7 +22,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --save '' --appendonly no --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
 redis_pid=$!
 serve_port=$(free_port)
-"$pl" serve --listen "127.0.0.1:$serve_port" --threads 1 --log-level warning --max-connections-per-address 20000 2>"$work/serve.log" &
+"$pl" serve --listen "127.0.0.1:$serve_port" --http 127.0.0.1:0 --threads 1 --log-level warning --max-connections-per-address 20000 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$redis_port" set token "$token" >/dev/null

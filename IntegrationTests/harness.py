@@ -117,11 +117,14 @@ class Serve:
         self.options: Sequence[str] = options
         self.port = port or free_port()
         self.metrics_port = free_port() if metrics else None
+        self.http_port = free_port()
         self.process: Optional[subprocess.Popen[bytes]] = None
 
     def command(self) -> List[str]:
         metrics = ["--metrics", f"{HOST}:{self.metrics_port}"] if self.metrics_port else []
-        return [BIN, "serve", "--listen", f"{HOST}:{self.port}", *metrics, *self.options]
+        # The HTTP gateway on a port of its own unless the test chooses.
+        http = [] if "--http" in self.options else ["--http", f"{HOST}:{self.http_port}"]
+        return [BIN, "serve", "--listen", f"{HOST}:{self.port}", *metrics, *http, *self.options]
 
     def start(self, within: float = 30) -> float:
         """Starts it and waits until it serves; the seconds that took."""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C and Python clients against a conformance server (portal-links conformance-server) on free loopback
-# ports, with TLS, mutual TLS and without: the language-neutral cases and each client's own tests.
+# ports, with TLS, mutual TLS and without: the language-neutral cases and each client's own tests. Then the
+# Node.js example against a live server's HTTP gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${PORTAL_LINKS_BIN:-$PWD/.build/debug/portal-links}"
@@ -48,3 +49,7 @@ make -s -C Clients/c check MANIFEST="$WORK/manifest.json"
 echo "== Python client (Clients/python)"
 python=$(./scripts/python-env.sh)
 (cd Clients/python && PORTAL_LINKS_CONFORMANCE="$WORK/manifest.json" "$python" -m pytest -q -p no:cacheprovider tests)
+
+echo "== Node.js over the HTTP gateway (Clients/node)"
+./scripts/apt-install-missing.sh nodejs
+(cd Clients/node && PORTAL_LINKS_BIN="$BIN" node --test test/)

@@ -84,8 +84,12 @@ final class AccountCalls: Sendable {
     /// Sessions.Verify, answered on the event loop: an HMAC and a few set lookups, no I/O.
     static func verifySession(_ request: PortalLinks_V1_SessionVerifyRequest, with verifier: SessionVerifier,
                               at now: Int64) -> PortalLinks_V1_SessionVerifyResponse {
+        sessionVerifyResponse(verifier.verifySession(request.token, at: now))
+    }
+
+    static func sessionVerifyResponse(_ outcome: Result<SessionClaims, SessionVerifier.Refusal>) -> PortalLinks_V1_SessionVerifyResponse {
         var response = PortalLinks_V1_SessionVerifyResponse()
-        switch verifier.verifySession(request.token, at: now) {
+        switch outcome {
         case .success(let claims):
             response.valid = true
             response.clientID = claims.clientID.description

@@ -3,10 +3,10 @@ import PortalLinksWire
 
 /// A refused call: the status, a one-line message for the Error payload, and a machine-readable reason
 /// where the status is not enough.
-struct CallFailure: Error, Sendable {
-    let status: StatusCode
-    let message: String
-    var reason: String? = nil
+package struct CallFailure: Error, Sendable {
+    package let status: StatusCode
+    package let message: String
+    package var reason: String? = nil
 
     static let deadlinePassed = CallFailure(status: .deadlineExceeded, message: "the deadline passed before the call started")
 

@@ -70,34 +70,23 @@ extension ConnectionHandler {
     /// the loop. A call whose deadline passed before its work began gets DEADLINE_EXCEEDED and no work.
     func callOffLoop(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
                      _ method: ServerMethod) {
-        guard case .offLoop(let prepare) = method.execution else {
+        guard case .offLoop(let work) = method.execution else {
             preconditionFailure("\(method.name) is routed off the loop but is not an off-loop entry")
         }
         // Calls that wait take the time of receipt for their deadline.
         let deadline: NIODeadline? = header.deadlineMilliseconds == 0
             ? nil : readAt + .milliseconds(Int64(header.deadlineMilliseconds))
         let call = CallContext(accounts: accounts, issuer: issuer, caller: caller?.caller.name ?? "-", deadline: deadline)
-        let work: ServerMethod.OffLoopWork
+        let request: any SwiftProtobuf.Message
         do {
-            work = try prepare(payload, call)
+            request = try method.requestType.init(serializedBytes: Array(payload))
         } catch {
             respond(context, header, .invalidArgument, message: "the payload is not a \(method.requestType.protoMessageName)")
             return
         }
         let logger = self.logger
-        offLoop(context) { () -> Result<any SwiftProtobuf.Message, CallFailure> in
-            if let deadline, deadline < .now() { return .failure(.deadlinePassed) }
-            do { return .success(try await work()) } catch {
-                let failure = CallFailure.from(error)
-                // Storage details are for staff, in the log; the caller gets the generic message.
-                if failure.status == .internal || failure.status == .unavailable {
-                    logger.error("call failed", metadata: ["call.method": "\(method.name)", "error": "\(error)"])
-                } else if failure.status == .unauthenticated || failure.status == .resourceExhausted {
-                    // Failed sign-ins and the like, for spotting guessing (details in the activity log).
-                    logger.info("call refused", metadata: ["call.method": "\(method.name)", "call.status": "\(failure.status)"])
-                }
-                return .failure(failure)
-            }
+        offLoop(context) {
+            await method.perform(work, request, call, logger: logger)
         } answer: { handler, context, outcome in
             switch outcome {
             case .success(let response): handler.respond(context, header, response)

@@ -20,6 +20,8 @@ public final class PortalLinksServer: Service, Sendable {
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
     public let metrics: ServerMetrics
+    /// The method table for doors that take whole messages (the HTTP gateway).
+    package let messageCalls: MessageCalls
     private let connections = Mutex(OpenConnections())
     private let address = Mutex<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
 
@@ -36,6 +38,7 @@ public final class PortalLinksServer: Service, Sendable {
         hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,
                               priority: configuration.hashPriority)
         accounts = AccountCalls(state: state, installation: state.installation.with(passwordWork: hashing))
+        messageCalls = MessageCalls(state: state, accounts: accounts, issuer: issuer, helloThrottle: helloThrottle, logger: logger)
     }
 
     /// The address the server listens on, once bound (port 0 resolves to the port the system chose).

@@ -13,14 +13,15 @@ public struct ServerMethod: Sendable {
         /// state, and must not wait (Links.Verify is the hot path).
         case inline(InlineMethod)
         /// Decoded on the loop (a bad payload is INVALID_ARGUMENT at once), worked on in a task that may wait
-        /// for the store or a password hash, answered back on the loop.
-        case offLoop(@Sendable (_ payload: UnsafeRawBufferPointer, _ call: CallContext) throws -> OffLoopWork)
+        /// for the store or a password hash, answered back on the loop. The work takes the decoded request (of
+        /// the entry's `requestType`), so that any door that decodes messages can call it.
+        case offLoop(OffLoopWork)
     }
 
     /// The connection's own handlers (`ConnectionHandler`).
     enum InlineMethod: Sendable { case health, hello, verify, verifySession }
 
-    typealias OffLoopWork = @Sendable () async throws -> any SwiftProtobuf.Message
+    typealias OffLoopWork = @Sendable (_ request: any SwiftProtobuf.Message, _ call: CallContext) async throws -> any SwiftProtobuf.Message
 
     public let id: MethodID
     /// The scope a caller needs; nil for the two methods a connection may call before its Hello.
@@ -107,6 +108,13 @@ extension ServerMethod {
         Int(id) < routes.count ? routes[Int(id)] : nil
     }
 
+    /// The Connect path of a method of the services in Protos/portal_links/v1/services.proto
+    /// ("/portal_links.v1.Links/Verify"); nil for Auth.Hello, which authenticates a connection and has no
+    /// place in a protocol that authenticates each request.
+    public var connectPath: String? {
+        id == .authHello ? nil : "/portal_links.v1." + name.replacingOccurrences(of: ".", with: "/")
+    }
+
     /// The method with this id, or nil for one the server does not serve (UNIMPLEMENTED).
     public static func method(id: UInt16) -> ServerMethod? {
         route(id: id).map { all[$0.index] }
@@ -117,9 +125,8 @@ extension ServerMethod {
         _ id: MethodID, scope: CallerScope = .accounts, _ request: Request.Type, _ response: Response.Type,
         secrets: [String] = [], _ work: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) -> ServerMethod {
-        ServerMethod(id: id, scope: scope, execution: .offLoop { payload, call in
-            let decoded = try Request(serializedBytes: Array(payload))
-            return { try await work(decoded, call) }
-        }, requestType: request, responseType: response, secretFields: secrets)
+        // Every door decodes the request as `requestType` before calling the work.
+        ServerMethod(id: id, scope: scope, execution: .offLoop { request, call in try await work(request as! Request, call) },
+                     requestType: request, responseType: response, secretFields: secrets)
     }
 }

@@ -30,6 +30,15 @@ public final class ServerMetrics: Sendable {
         latencyNanoseconds = AtomicArray(count: Self.methods.count + 1)
     }
 
+    /// One call answered by a door that counts call by call (the HTTP gateway); `verified` carries a link
+    /// verification's result (nil reason: valid) for Links.Verify and forward auth.
+    package func record(_ method: MethodID, status: StatusCode, verified: VerifyReason?? = .none, latency: TimeAmount) {
+        var batch = MetricsBatch()
+        batch.record(method: method.rawValue, status: status)
+        if case .some(let reason) = verified { batch.recordVerify(reason) }
+        batch.flush(into: self, latency: latency)
+    }
+
     static func methodSlot(_ method: UInt16) -> Int {
         // Method ids 1...n are the slots' order; anything else counts as "other".
         (1...UInt16(methods.count)).contains(method) ? Int(method) - 1 : methods.count

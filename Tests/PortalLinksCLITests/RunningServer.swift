@@ -5,12 +5,14 @@ import PortalLinksTesting
 final class RunningServer {
     let process: Process
     let port: Int
+    /// The HTTP gateway's port.
+    let httpPort: Int
     /// What serve printed up to and including "listening on": the home, the store (standard error), and a new
     /// store's welcome (standard output, written before the address).
     let startupLines: [String]
 
     init(_ cli: CLI, arguments: [String] = []) async throws {
-        let process = cli.process(["serve", "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments)
+        let process = cli.process(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-level", "warning"] + arguments)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -32,6 +34,8 @@ final class RunningServer {
             throw CLIError(message: "no port in: \(line)")
         }
         self.port = port
+        let httpLine = seen.split(separator: "\n").first { $0.contains("HTTP gateway on") }
+        httpPort = httpLine.flatMap { Int($0.split(separator: ":").last!.prefix { $0.isNumber }) } ?? 0
         startupLines = seen.split(separator: "\n").map(String.init) + Self.pending(out).split(separator: "\n").map(String.init)
     }
 

@@ -76,10 +76,13 @@ import Testing
     @Test func oneAddressHoldsAtMostItsConnections() async throws {
         let server = try await LiveServer.start { $0.maximumConnectionsPerAddress = 3 }
         defer { Task { await server.stop() } }
-        var held: [RawConnection] = []
-        for _ in 1...3 { held.append(try await RawConnection(port: server.port)) }
-        let extra = try await RawConnection(port: server.port)
-        #expect(await extra.closesWithin(2), "the fourth from 127.0.0.1 is refused")
+        // Each accepted connection is admitted on its own event loop, so which of four connections made one
+        // after the other is refused is not fixed: exactly one is.
+        var opened: [RawConnection] = []
+        for _ in 1...4 { opened.append(try await RawConnection(port: server.port)) }
+        #expect(await eventually { opened.filter { !$0.channel.isActive }.count == 1 }, "one of four from 127.0.0.1 is refused")
+        let held = opened.filter { $0.channel.isActive }
+        #expect(held.count == 3)
         for raw in held {
             try await raw.send([Frame.request(.healthCheck, callID: 1, payload: ByteBuffer())])
             #expect(await raw.receive(1).count == 1)

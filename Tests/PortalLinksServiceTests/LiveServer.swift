@@ -14,9 +14,10 @@ import SwiftProtobuf
 @testable import PortalLinks
 @testable import PortalLinksCore
 @testable import PortalLinksService
+import PortalLinksGateway
 
-/// A server on 127.0.0.1, port 0, over a fresh home directory, with callers to test with and the metrics
-/// endpoint beside it.
+/// A server on 127.0.0.1, port 0, over a fresh home directory, with callers to test with, and the HTTP
+/// gateway and the metrics endpoint beside it.
 @dynamicMemberLookup final class LiveServer: Sendable {
     /// The server itself: `home`, `installation`, `state`, `server`, `group`, `running` and `port` read through.
     let live: InProcessServer
@@ -24,11 +25,13 @@ import SwiftProtobuf
     let issuerKey: String
     /// A caller with the accounts scope ("portal").
     let accountsKey: String
-    let metrics: MetricsEndpoint
+    let metrics: HTTPListener
+    let gateway: HTTPListener
 
     static func start(reloadInterval: Duration = .milliseconds(100), accountPolicy: AccountPolicy? = nil,
-                      clock: TestClock? = nil, metricsLimits: MetricsEndpoint.Limits = .init(),
-                      configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> LiveServer {
+                      clock: TestClock? = nil, metricsLimits: HTTPLimits = HTTPGateway.metricsLimits,
+                      configure: (inout ServerConfiguration) -> Void = { _ in },
+                      gateway configureGateway: (inout HTTPGateway.Configuration) -> Void = { _ in }) async throws -> LiveServer {
         let home = InProcessServer.temporaryHome("serve")
         let now: @Sendable () -> Int64
         if let clock { now = { clock.now } } else { now = Installation.systemClock }
@@ -46,18 +49,36 @@ import SwiftProtobuf
         logger.logLevel = ProcessInfo.processInfo.environment["PORTAL_LINKS_TEST_LOG"] != nil ? .debug : .critical
         if let captured = Capture.logger(label: "test") { logger = captured }
         Capture.write([verifierKey, issuerKey, accountsKey].joined(separator: "\n"), to: "secrets/server-\(UUID().uuidString)")
-        var metrics: MetricsEndpoint?
+        var gatewayConfiguration = HTTPGateway.Configuration()
+        gatewayConfiguration.port = 0
+        gatewayConfiguration.tls = configuration.tls
+        configureGateway(&gatewayConfiguration)
+        var listeners: [HTTPListener] = []
         let live = try await InProcessServer.start(installation: installation, home: home, configuration: configuration,
                                                    reloadInterval: reloadInterval, logger: logger) { server in
-            metrics = MetricsEndpoint(host: "127.0.0.1", port: 0, server: server, logger: logger, limits: metricsLimits)
-            return [metrics!]
+            listeners = [
+                HTTPGateway.metricsListener(host: "127.0.0.1", port: 0, server: server, limits: metricsLimits,
+                                            group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+                HTTPGateway.listener(gatewayConfiguration, server: server, group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+            ]
+            return listeners
         }
-        return LiveServer(live: live, metrics: metrics!, verifierKey: verifierKey, issuerKey: issuerKey, accountsKey: accountsKey)
+        let metricsPort = try await listeners[0].listeningAddress().port!
+        let gatewayPort = try await listeners[1].listeningAddress().port!
+        return LiveServer(live: live, metrics: listeners[0], metricsPort: metricsPort, gateway: listeners[1], gatewayPort: gatewayPort,
+                          verifierKey: verifierKey, issuerKey: issuerKey, accountsKey: accountsKey)
     }
 
-    private init(live: InProcessServer, metrics: MetricsEndpoint, verifierKey: String, issuerKey: String, accountsKey: String) {
+    let metricsPort: Int
+    let gatewayPort: Int
+
+    private init(live: InProcessServer, metrics: HTTPListener, metricsPort: Int, gateway: HTTPListener, gatewayPort: Int,
+                 verifierKey: String, issuerKey: String, accountsKey: String) {
         self.live = live
         self.metrics = metrics
+        self.metricsPort = metricsPort
+        self.gateway = gateway
+        self.gatewayPort = gatewayPort
         self.verifierKey = verifierKey
         self.issuerKey = issuerKey
         self.accountsKey = accountsKey

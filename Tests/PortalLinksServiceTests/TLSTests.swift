@@ -68,6 +68,13 @@ import Testing
         // A client speaking plain TCP to a TLS port gets nowhere.
         let plain = try server.client()
         await #expect(throws: PortalLinksClientError.self) { _ = try await plain.health() }
+        // The HTTP gateway serves HTTPS with the same certificate, and nothing in plain HTTP.
+        let https = try await Subprocess.run("/usr/bin/env", ["curl", "-s", "--cacert", certificates.ca, "-o", "/dev/null", "-w", "%{http_code}",
+                                                              "https://127.0.0.1:\(server.gatewayPort)/healthz"])
+        #expect(String(decoding: https.stdout, as: UTF8.self) == "200")
+        let http = try await Subprocess.run("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                             "http://127.0.0.1:\(server.gatewayPort)/healthz"])
+        #expect(String(decoding: http.stdout, as: UTF8.self) != "200")
     }
 
     @Test func mutualTLSNeedsAClientCertificate() async throws {
@@ -92,16 +99,20 @@ import Testing
         let tls = try Self.serverTLS(certificates, mutual: false)
         let server = try await LiveServer.start { $0.tls = tls }
         defer { Task { await server.stop() } }
-        func handshake(_ options: [String]) async throws -> (ok: Bool, output: String) {
-            let result = try await Subprocess.run("/usr/bin/env", ["openssl", "s_client", "-connect", "127.0.0.1:\(server.port)",
+        func handshake(_ options: [String], port: Int? = nil) async throws -> (ok: Bool, output: String) {
+            let result = try await Subprocess.run("/usr/bin/env", ["openssl", "s_client", "-connect", "127.0.0.1:\(port ?? server.port)",
                                                                    "-brief"] + options, mergeStderr: true)
             let text = String(decoding: result.stdout, as: UTF8.self)
             return (result.status == 0 && text.contains("Protocol version"), text)
         }
-        for refused in [["-tls1", "-cipher", "ALL@SECLEVEL=0"], ["-tls1_1", "-cipher", "ALL@SECLEVEL=0"],
-                        ["-tls1_2", "-cipher", "AES128-GCM-SHA256@SECLEVEL=0"], ["-tls1_2", "-cipher", "AES256-SHA@SECLEVEL=0"],
-                        ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA@SECLEVEL=0"], ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]] {
-            #expect(try await !handshake(refused).ok, "\(refused) was accepted")
+        // Both listeners: the binary port and the HTTP gateway.
+        for port in [server.port, server.gatewayPort] {
+            for refused in [["-tls1", "-cipher", "ALL@SECLEVEL=0"], ["-tls1_1", "-cipher", "ALL@SECLEVEL=0"],
+                            ["-tls1_2", "-cipher", "AES128-GCM-SHA256@SECLEVEL=0"], ["-tls1_2", "-cipher", "AES256-SHA@SECLEVEL=0"],
+                            ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA@SECLEVEL=0"], ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]] {
+                #expect(try await !handshake(refused, port: port).ok, "\(refused) was accepted on \(port)")
+            }
+            #expect(try await handshake(["-tls1_3"], port: port).ok)
         }
         let tls12 = try await handshake(["-tls1_2"])
         #expect(tls12.ok && tls12.output.contains("Protocol version: TLSv1.2") && tls12.output.contains("Ciphersuite: ECDHE-RSA-"),

@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PortalLinks
 import PortalLinksCore
+import PortalLinksGateway
 import PortalLinksPostgres
 import PortalLinksService
 import PortalLinksStore
@@ -14,7 +15,7 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the verify service (protocol v1 over TCP, docs/protocol.md).",
+        abstract: "Run the verify service: protocol v1 over TCP (docs/protocol.md) and the HTTP gateway (docs/http.md).",
         discussion: """
             Key, revocation and caller changes made with this tool in another process reach the running server \
             within a second; with a PostgreSQL --store, changes made through any server or process reach every \
@@ -28,6 +29,22 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
     var listen = "127.0.0.1:7420"
+
+    @Option(help: ArgumentHelp("""
+        Address of the HTTP gateway (docs/http.md): Connect calls (POST /portal_links.v1.Links/Verify and every \
+        other method), forward auth for reverse proxies (/auth/link, /auth/session), GET /healthz and /readyz; \
+        with the TLS options, over TLS. 'none' turns it off.
+        """, valueName: "HOST:PORT"))
+    var http = "127.0.0.1:7421"
+
+    @Option(name: .customLong("session-cookie"), help: "Cookie that carries the session token for /auth/session.")
+    var sessionCookie = "portal_session"
+
+    @Option(name: .customLong("link-refused-page"), help: ArgumentHelp("Page /auth/link redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", valueName: "URL"))
+    var linkRefusedPage: String?
+
+    @Option(name: .customLong("sign-in-page"), help: ArgumentHelp("Page /auth/session redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", valueName: "URL"))
+    var signInPage: String?
 
     @Option(name: .customLong("base-url"), help: ArgumentHelp("Portal address for issued links' url (default: $PORTAL_LINKS_BASE_URL).", valueName: "URL"))
     var baseURL: String?
@@ -84,10 +101,11 @@ struct ServeCommand: AsyncParsableCommand {
     var lockoutDuration = "15m"
 
     @Option(help: ArgumentHelp("""
-        Serve Prometheus metrics at http://HOST:PORT/metrics: portal_links_requests_total{method,status}, \
-        portal_links_verify_results_total{result}, portal_links_request_duration_seconds{method} (histogram), \
-        portal_links_open_connections, portal_links_key_ring_generation. At most 64 connections, each request \
-        whole within 5 s, kept-alive connections closed after 30 s idle.
+        Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz, /readyz): \
+        portal_links_requests_total{method,status}, portal_links_verify_results_total{result}, \
+        portal_links_request_duration_seconds{method} (histogram), portal_links_open_connections, \
+        portal_links_key_ring_generation. Calls through the HTTP gateway count with the binary port's. At most \
+        64 connections, each request whole within 5 s, kept-alive connections closed after 30 s idle.
         """, valueName: "HOST:PORT"))
     var metrics: String?
 
@@ -101,7 +119,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try Self.parseListen(listen)
-        if let metrics { _ = try Self.parseListen(metrics) }
+        if let metrics { _ = try Self.parseListen(metrics, option: "--metrics") }
+        if http != "none" { _ = try Self.parseListen(http, option: "--http") }
+        for (page, option) in [(linkRefusedPage, "--link-refused-page"), (signInPage, "--sign-in-page")] {
+            if let page, !(page.hasPrefix("https://") || page.hasPrefix("http://") || page.hasPrefix("/")) || page.contains(where: \.isNewline) {
+                throw ValidationError("\(option) takes an http(s) URL or a path starting with /")
+            }
+        }
+        guard !sessionCookie.isEmpty, sessionCookie.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw ValidationError("--session-cookie takes letters, digits, '-', '_' and '.'")
+        }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads takes 1 to 256") }
         for (value, option) in [(idleTimeout, "--idle-timeout"), (frameTimeout, "--frame-timeout"), (drainTimeout, "--drain-timeout")] {
             _ = try Arguments.duration(value, option: option)
@@ -122,13 +149,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+    static func parseListen(_ text: String, option: String = "--listen") throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
-            throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7420 or [::1]:7420")
+            throw ValidationError("\(option) takes HOST:PORT, such as 127.0.0.1:7420 or [::1]:7420")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7420") }
+        guard !host.isEmpty else { throw ValidationError("\(option) takes HOST:PORT, such as 127.0.0.1:7420") }
         return (host, port)
     }
 
@@ -182,11 +209,25 @@ struct ServeCommand: AsyncParsableCommand {
         let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton
         let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger, group: group)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: SnapshotReloader(state: state))]
+        // Shut down in reverse order: reloads stop, the binary port drains (the HTTP gateway's /readyz then
+        // answers 503), then the gateway and the metrics endpoint close.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metrics {
             let (host, port) = try Self.parseListen(metrics)
-            services.append(.init(service: MetricsEndpoint(host: host, port: port, server: server, logger: logger)))
+            services.append(.init(service: HTTPGateway.metricsListener(host: host, port: port, server: server, group: group, logger: logger)))
         }
+        var gateway: HTTPListener?
+        if http != "none" {
+            var options = HTTPGateway.Configuration()
+            (options.host, options.port) = try Self.parseListen(http)
+            options.tls = configuration.tls
+            options.sessionCookie = sessionCookie
+            options.linkRedirect = linkRefusedPage
+            options.sessionRedirect = signInPage
+            gateway = HTTPGateway.listener(options, server: server, group: group, logger: logger)
+            services.append(.init(service: gateway!))
+        }
+        services += [.init(service: server), .init(service: SnapshotReloader(state: state))]
         let serviceGroup = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -195,6 +236,9 @@ struct ServeCommand: AsyncParsableCommand {
             guard let address = try? await server.listeningAddress() else { return }
             var lines = ["home: \(home)"]
             if let postgres = installation.store as? PostgresLinkStore { lines.append("store: \(postgres.location)") }
+            if let gateway, let httpAddress = try? await gateway.listeningAddress() {
+                lines.append("HTTP gateway on \(configuration.tls == nil ? "http" : "https")://\(Self.hostPort(httpAddress))")
+            }
             lines.append("listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)"))
             // The welcome's key and link go to standard output, before the address: standard error is the log
             // stream, where a secret must never go.
@@ -208,6 +252,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         await installation.store.close()
+    }
+
+    /// "127.0.0.1:7421" or "[::1]:7421", for a URL.
+    static func hostPort(_ address: SocketAddress) -> String {
+        let host = address.ipAddress ?? "localhost"
+        return (host.contains(":") ? "[\(host)]" : host) + ":\(address.port ?? 0)"
     }
 
     /// The welcome's caller with every scope; nil when another server made it first.

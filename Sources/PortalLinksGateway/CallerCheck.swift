@@ -1,0 +1,39 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import PortalLinksService
+import PortalLinks
+import PortalLinksWire
+
+/// The caller behind an HTTP request: its API key checked as a Hello checks it (the snapshot's callers, no
+/// store read per request, failures throttled per client address), then its scopes.
+struct CallerCheck: Sendable {
+    let calls: MessageCalls
+
+    /// The caller's name, or the Connect error to answer.
+    func caller(apiKey: String?, needs scope: CallerScope, from peer: String) async -> Result<String, ConnectError> {
+        guard let apiKey, !apiKey.isEmpty else {
+            return .failure(ConnectError(status: .unauthenticated, message: "an API key is required"))
+        }
+        switch await calls.authenticate(apiKey: apiKey, from: peer) {
+        case .caller(let caller):
+            guard caller.scopes.contains(scope.rawValue) else {
+                return .failure(ConnectError(status: .permissionDenied, message: "this caller lacks the '\(scope.rawValue)' scope"))
+            }
+            return .success(caller.name)
+        case .unknownKey:
+            return .failure(ConnectError(status: .unauthenticated, message: "unknown or revoked API key"))
+        case .throttled:
+            return .failure(ConnectError(status: .resourceExhausted, message: "too many failed authentications from this address; retry later"))
+        }
+    }
+
+    /// The key in `Authorization: Bearer KEY` (the scheme in any case), or nil.
+    static func bearer(_ headers: HTTPFields) -> String? {
+        guard let value = headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+}
