@@ -52,7 +52,7 @@ LUA
 wrk_run() {  # name url [wrk options] -> appends "requests/s p99_ms" to $work/NAME
     local name=$1 url=$2
     wrk -t1 -c50 -d"${duration}s" --latency "${@:3}" "$url" >"$work/wrk.out" 2>&1
-    python3 - "$work/wrk.out" >>"$work/$name" <<'PY'
+    python3 - "$work/wrk.out" >>"$work/result-$name" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -70,7 +70,7 @@ for _ in $(seq "$rounds"); do
     wrk_run forward "http://127.0.0.1:$http_port/auth/link" -H "X-Portal-Api-Key: $key" -H "X-Portal-Link: $token"
     wrk_run connect "http://127.0.0.1:$http_port/portal_links.v1.Links/Verify" -s "$work/connect.lua"
 done
-floor=$(median 0 "$work/nginx")
+floor=$(median 0 "$work/result-nginx")
 printf '%-52s %12s %10s %12s\n' "wrk -t1 -c50, ${duration} s, median of $rounds" "requests/s" "p99 ms" "of nginx"
 for name in nginx forward connect; do
     case $name in
@@ -78,8 +78,8 @@ for name in nginx forward connect; do
         forward) label="forward auth GET /auth/link (1 thread)" ;;
         connect) label="Connect JSON Links/Verify (1 thread)" ;;
     esac
-    r=$(median 0 "$work/$name")
-    printf '%-52s %12.0f %10.2f %11.2fx\n' "$label" "$r" "$(median 1 "$work/$name")" "$(python3 -c "print($r / $floor)")"
+    r=$(median 0 "$work/result-$name")
+    printf '%-52s %12.0f %10.2f %11.2fx\n' "$label" "$r" "$(median 1 "$work/result-$name")" "$(python3 -c "print($r / $floor)")"
 done
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$serve_pid/stat"; }  # utime + stime, in clock ticks
