@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import Logging
 import PortalLinksService
 import PortalLinks
 import PortalLinksWire
@@ -10,6 +11,7 @@ import PortalLinksWire
 /// store read per request, failures throttled per client address), then its scopes.
 struct CallerCheck: Sendable {
     let calls: MessageCalls
+    let logger: Logger
 
     /// The caller's name, or the Connect error to answer.
     func caller(apiKey: String?, needs scope: CallerScope, from peer: String) async -> Result<String, ConnectError> {
@@ -23,6 +25,8 @@ struct CallerCheck: Sendable {
             }
             return .success(caller.name)
         case .unknownKey:
+            // As a refused Hello is logged on the binary port: for spotting guessing, and misconfigured proxies.
+            logger.info("API key refused", metadata: ["http.peer": "\(peer)"])
             return .failure(ConnectError(status: .unauthenticated, message: "unknown or revoked API key"))
         case .throttled:
             return .failure(ConnectError(status: .resourceExhausted, message: "too many failed authentications from this address; retry later"))

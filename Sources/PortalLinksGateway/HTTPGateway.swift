@@ -27,7 +27,7 @@ public enum HTTPGateway {
     public static func listener(_ configuration: Configuration, server: PortalLinksServer, group: any EventLoopGroup,
                                 logger: Logger) -> HTTPListener {
         let calls = server.messageCalls
-        let callers = CallerCheck(calls: calls)
+        let callers = CallerCheck(calls: calls, logger: logger)
         let router = Router(context: GatewayContext.self)
         probes(on: router, calls)
         ConnectRoutes(calls: calls, callers: callers, metrics: server.metrics, maximumBodyBytes: configuration.limits.maximumBodyBytes,

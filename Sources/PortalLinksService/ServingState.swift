@@ -84,7 +84,9 @@ public final class ServingState: Sendable {
     }
 }
 
-/// Runs at most one reload at a time and not more often than `minimumInterval`.
+/// Runs at most one reload at a time and not more often than `minimumInterval`. A caller that comes too soon
+/// after the last reload waits for the next one, shared with every caller arriving meanwhile, rather than going
+/// without: a key added a moment ago (a new caller's, a new primary) is then found however busy the server is.
 actor ReloadCoordinator {
     private let minimumInterval: Duration
     private var running: Task<Void, Never>?
@@ -97,9 +99,13 @@ actor ReloadCoordinator {
             await running.value
             return
         }
-        if let lastStart, ContinuousClock.now - lastStart < minimumInterval { return }
-        lastStart = .now
-        let task = Task { await reload() }
+        let now = ContinuousClock.now
+        let start = lastStart.map { max(now, $0 + minimumInterval) } ?? now
+        lastStart = start
+        let task = Task {
+            if start > now { try? await Task.sleep(until: start, clock: .continuous) }
+            await reload()
+        }
         running = task
         await task.value
         running = nil

@@ -165,7 +165,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)").path
         try data.write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path + ".gz") }
-        _ = try await Subprocess.run("/usr/bin/env", ["gzip", "-9", path])
+        _ = try await Subprocess.run("/usr/bin/env", ["gzip", "-1", path])
         return try Data(contentsOf: URL(fileURLWithPath: path + ".gz"))
     }
 

@@ -42,6 +42,24 @@ import Testing
         #expect(state.snapshot.verifier.keyCount == 2)
     }
 
+    /// Reloads for unknown keys come at most once per interval; one asked for too soon waits for the next
+    /// rather than going without, so a key added just after a reload is still found by the call that needs it.
+    @Test func anUnknownKeyTooSoonAfterAReloadWaitsForTheNextOne() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let installation = try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: [:], actor: "test")
+        _ = try await installation.rotateKeys()
+        let state = try await ServingState(installation: installation, logger: Self.logger, minimumReloadInterval: .milliseconds(300))
+        _ = try await installation.rotateKeys()
+        let started = ContinuousClock.now
+        await state.reloadForUnknownKey()
+        #expect(state.snapshot.verifier.keyCount == 2)
+        _ = try await installation.rotateKeys()
+        await state.reloadForUnknownKey()
+        #expect(state.snapshot.verifier.keyCount == 3, "the key added right after the last reload is found")
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "not sooner than the interval allows")
+    }
+
     @Test func aStoreThatNeverSignalsIsPolledAndTheReloaderStopsPromptly() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("portal-links-reloader-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import PortalLinksWire
+import Synchronization
 
 /// A bare TCP connection for sending arbitrary bytes and reading whatever frames come back.
 public final class RawConnection: Sendable {
@@ -33,29 +34,24 @@ public final class RawConnection: Sendable {
         try await channel.writeAndFlush(buffer)
     }
 
-    /// The next `count` frames, or fewer if the connection closes or `seconds` pass.
+    /// The next `count` frames, or those that came if the connection closes or `seconds` pass first.
     public func receive(_ count: Int, within seconds: Double = 5) async -> [Frame] {
-        await withTaskGroup(of: [Frame].self) { group in
+        let received = Received()
+        await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                var received: [Frame] = []
                 for await frame in self.frames {
-                    received.append(frame)
-                    if received.count == count { break }
+                    if received.frames.withLock({ $0.append(frame); return $0.count }) == count { break }
                 }
-                return received
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return []
-            }
-            var result: [Frame] = []
-            for await partial in group {
-                if !partial.isEmpty || result.isEmpty { result = partial }
-                group.cancelAll()
-                break
-            }
-            return result
+            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+            await group.next()
+            group.cancelAll()
         }
+        return received.frames.withLock { $0 }
+    }
+
+    private final class Received: Sendable {
+        let frames = Mutex<[Frame]>([])
     }
 
     /// Whether the server closes the connection within `seconds`.
