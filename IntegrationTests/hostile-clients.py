@@ -373,7 +373,9 @@ def scenario_slow_senders(key: str, token: str) -> None:
     # What this catches is a caller waiting on the attackers (their frame timeouts are seconds). Accepting and
     # then closing 1,000 connections in bursts costs the event loop a few milliseconds on a debug build on a
     # busy 2-core machine, which lands in the p99 of a few hundred calls: hence the margin over the baseline.
-    caller_limit = max(15.0, 3 * baseline["p99"])
+    # Seen at 10.5, 10.8 and 15.2 ms on loaded runs (load average 2 before the suite started); a caller held by
+    # the attackers would wait a frame timeout, 2,000 ms.
+    caller_limit = max(25.0, 3 * baseline["p99"])
     limit = FRAME_TIMEOUT + CLOSE_MARGIN
     check("1.partial-frames-closed", len(partial_times) == PARTIAL_CONNECTIONS and max(partial_times) <= limit,
           f"{len(partial_times)}/{PARTIAL_CONNECTIONS} partial-frame connections closed by the server, the last after "
@@ -389,7 +391,7 @@ def scenario_slow_senders(key: str, token: str) -> None:
     check("1.caller-p99", during["calls"] > 100 and during["errors"] == 0 and during["invalid"] == 0
           and during["p99"] < caller_limit,
           f"well-behaved caller: {during['calls']} verifies, {during['errors']} failed, p99 {during['p99']:.2f} ms "
-          f"(limit: 15 ms or 3x the {baseline['p99']:.2f} ms before){'; ' + prober.first_errors() if prober.errors else ''}")
+          f"(limit: 25 ms or 3x the {baseline['p99']:.2f} ms before){'; ' + prober.first_errors() if prober.errors else ''}")
     check_server_survived("1", server)
 
 
