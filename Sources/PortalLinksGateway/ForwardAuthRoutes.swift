@@ -13,19 +13,11 @@ import PortalLinksWire
 /// configured page) stops it. Every method is accepted, and any path below the endpoint, because Envoy sends
 /// the original method and path under a prefix. docs/http.md has each proxy's configuration.
 struct ForwardAuthRoutes: Sendable {
-    struct Options: Sendable {
-        /// The cookie that carries a session token.
-        var sessionCookie = "portal_session"
-        /// Where a refused link is redirected when the proxy asks for redirects; the reason goes in `reason`.
-        var linkRedirect: String?
-        /// Where a refused session is redirected when the proxy asks for redirects.
-        var sessionRedirect: String?
-    }
-
     let calls: MessageCalls
     let callers: CallerCheck
     let metrics: ServerMetrics
-    let options: Options
+    /// The session cookie's name and the redirect pages.
+    let configuration: HTTPGateway.Configuration
 
     static let apiKey = HTTPField.Name("X-Portal-Api-Key")!
     static let link = HTTPField.Name("X-Portal-Link")!
@@ -56,12 +48,12 @@ struct ForwardAuthRoutes: Sendable {
         if let refusal = await callerRefusal(request, context, needs: .verify) { return refusal }
         guard let token = linkToken(request) else {
             metrics.record(.linksVerify, status: .invalidArgument, latency: .now() - started)
-            return refused("missing", request, redirect: options.linkRedirect)
+            return refused("missing", request, redirect: configuration.linkRedirect)
         }
         let verification = await calls.verifyLink(token)
         metrics.record(.linksVerify, status: .ok, verified: .some(verification.reason), latency: .now() - started)
         guard verification.isValid, let claims = verification.claims else {
-            return refused(verification.reason?.rawValue ?? "malformed", request, redirect: options.linkRedirect)
+            return refused(verification.reason?.rawValue ?? "malformed", request, redirect: configuration.linkRedirect)
         }
         return Self.identity(clientID: claims.clientID.description, clientName: claims.displayName.map(HeaderText.percentEncoded) ?? "",
                              linkID: verification.linkID?.description ?? "", expiresAt: claims.expiresAt)
@@ -70,10 +62,10 @@ struct ForwardAuthRoutes: Sendable {
     private func session(_ request: Request, _ context: GatewayContext) async -> Response {
         let started = NIODeadline.now()
         if let refusal = await callerRefusal(request, context, needs: .accounts) { return refusal }
-        guard let token = request.cookies[options.sessionCookie]?.value ?? CallerCheck.bearer(request.headers),
+        guard let token = request.cookies[configuration.sessionCookie]?.value ?? CallerCheck.bearer(request.headers),
               !token.isEmpty else {
             metrics.record(.sessionsVerify, status: .invalidArgument, latency: .now() - started)
-            return refused("missing", request, redirect: options.sessionRedirect)
+            return refused("missing", request, redirect: configuration.sessionRedirect)
         }
         let outcome = await calls.verifySession(token)
         metrics.record(.sessionsVerify, status: .ok, latency: .now() - started)
@@ -82,7 +74,7 @@ struct ForwardAuthRoutes: Sendable {
             return Self.identity(clientID: claims.clientID.description, accountID: String(claims.accountID),
                                  sessionID: Hex.padded(claims.sessionID, digits: 16), expiresAt: claims.expiresAt)
         case .failure(let refusal):
-            return refused(refusal.rawValue, request, redirect: options.sessionRedirect)
+            return refused(refusal.rawValue, request, redirect: configuration.sessionRedirect)
         }
     }
 
@@ -94,7 +86,7 @@ struct ForwardAuthRoutes: Sendable {
             .cacheControl: "no-store",
             Self.clientID: clientID, Self.clientName: clientName, Self.linkID: linkID,
             Self.accountID: accountID, Self.sessionID: sessionID,
-            Self.expiresAt: HeaderText.internetTime(expiresAt),
+            Self.expiresAt: TimeText.format(expiresAt),
         ])
     }
 

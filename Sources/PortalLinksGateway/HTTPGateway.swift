@@ -15,8 +15,10 @@ public enum HTTPGateway {
         public var limits = HTTPLimits()
         /// `Connect-Timeout-Ms` is clamped to this.
         public var maximumCallTimeout: TimeAmount = .seconds(60)
+        /// The cookie that carries a session token for `/auth/session`.
         public var sessionCookie = "portal_session"
-        /// Where forward auth redirects a refused link or session when the proxy asks for a redirect.
+        /// Where forward auth redirects a refused link or session when the proxy asks for a redirect (the
+        /// reason goes in `reason`).
         public var linkRedirect: String?
         public var sessionRedirect: String?
 
@@ -32,9 +34,7 @@ public enum HTTPGateway {
         probes(on: router, calls)
         ConnectRoutes(calls: calls, callers: callers, metrics: server.metrics, maximumBodyBytes: configuration.limits.maximumBodyBytes,
                       maximumTimeout: configuration.maximumCallTimeout).register(on: router)
-        ForwardAuthRoutes(calls: calls, callers: callers, metrics: server.metrics,
-                          options: .init(sessionCookie: configuration.sessionCookie, linkRedirect: configuration.linkRedirect,
-                                         sessionRedirect: configuration.sessionRedirect)).register(on: router)
+        ForwardAuthRoutes(calls: calls, callers: callers, metrics: server.metrics, configuration: configuration).register(on: router)
         return HTTPListener(name: "http", host: configuration.host, port: configuration.port, router: router,
                             limits: configuration.limits, tls: configuration.tls, group: group, logger: logger)
     }

@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import PortalLinksService
 import ServiceLifecycle
-import Synchronization
 
 /// One HTTP listener on Hummingbird within `HTTPLimits`: the gateway and the metrics endpoint each are one.
 /// A service: it serves until the group's graceful shutdown, then stops accepting, closes idle connections
@@ -12,23 +12,20 @@ import Synchronization
 public final class HTTPListener: Service, Sendable {
     private let application: Application<RouterResponder<GatewayContext>>
     private let connections: ConnectionCount
-    private let bound: EventLoopPromise<SocketAddress>
-    private let settled: Settled
+    private let bound: BoundAddress
 
     init(name: String, host: String, port: Int, router: Router<GatewayContext>, limits: HTTPLimits, tls: TLSConfiguration?,
          group: any EventLoopGroup, logger: Logger) {
         let connections = ConnectionCount()
-        let bound = group.next().makePromise(of: SocketAddress.self)
-        let settled = Settled()
+        let bound = BoundAddress()
         self.connections = connections
         self.bound = bound
-        self.settled = settled
         application = Application(
             router: router,
             server: .guarded(limits, tls: tls, connections: connections),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1_024),
             onServerRunning: { channel in
-                if let address = channel.localAddress, settled.first() { bound.succeed(address) }
+                if let address = channel.localAddress { bound.settle(.success(address)) }
                 logger.info("listening", metadata: ["http.listener": "\(name)", "http.address": "\(channel.localAddress.map { "\($0)" } ?? "-")",
                                                           "http.tls": "\(tls != nil)"])
             },
@@ -37,7 +34,7 @@ public final class HTTPListener: Service, Sendable {
     }
 
     /// The address the listener is bound to, once it is (port 0 resolves to the port the system chose).
-    public func listeningAddress() async throws -> SocketAddress { try await bound.futureResult.get() }
+    public func listeningAddress() async throws -> SocketAddress { try await bound.value() }
 
     public var openConnections: Int { connections.count }
 
@@ -45,16 +42,9 @@ public final class HTTPListener: Service, Sendable {
         do {
             try await application.run()
         } catch {
-            if settled.first() { bound.fail(error) }
+            bound.settle(.failure(error))
             throw error
         }
-        if settled.first() { bound.fail(CancellationError()) }
+        bound.settle(.failure(CancellationError()))  // stopped before it bound; ignored once bound
     }
-}
-
-/// Whether a promise is completed: a promise must be completed once.
-private final class Settled: Sendable {
-    private let done = Atomic(false)
-    /// True the first time only.
-    func first() -> Bool { !done.exchange(true, ordering: .relaxed) }
 }

@@ -10,13 +10,10 @@ import SwiftProtobuf
 extension ConnectionHandler {
     func health(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         guard let request: PortalLinks_V1_HealthCheckRequest = decode(context, header, payload) else { return }
-        guard request.service.isEmpty || request.service == "portal_links.v1" else {
-            respond(context, header, .notFound, message: "unknown service")
-            return
+        switch MessageCalls.health(request, serving: !(machine.isDraining || state.isDraining)) {
+        case .success(let response): respond(context, header, response)
+        case .failure(let failure): respond(context, header, failure.status, message: failure.message)
         }
-        var response = PortalLinks_V1_HealthCheckResponse()
-        response.status = machine.isDraining || state.isDraining ? .notServing : .serving
-        respond(context, header, response)
     }
 
     func verify(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {

@@ -65,13 +65,7 @@ package struct MessageCalls: Sendable {
                       deadline: NIODeadline?) async -> Result<any SwiftProtobuf.Message, CallFailure> {
         switch method.execution {
         case .inline(.health):
-            let request = request as! PortalLinks_V1_HealthCheckRequest
-            guard request.service.isEmpty || request.service == "portal_links.v1" else {
-                return .failure(CallFailure(status: .notFound, message: "unknown service"))
-            }
-            var response = PortalLinks_V1_HealthCheckResponse()
-            response.status = isServing ? .serving : .notServing
-            return .success(response)
+            return Self.health(request as! PortalLinks_V1_HealthCheckRequest, serving: isServing).map { $0 }
         case .inline(.verify):
             let verification = await verifyLink((request as! PortalLinks_V1_VerifyRequest).token)
             // The binary door's own encoding, so that both doors answer byte for byte the same message.
@@ -87,6 +81,19 @@ package struct MessageCalls: Sendable {
             let call = CallContext(accounts: accounts, issuer: issuer, caller: caller, deadline: deadline)
             return await method.perform(work, request, call, logger: logger)
         }
+    }
+}
+
+extension MessageCalls {
+    /// Health.Check for both doors: SERVING or NOT_SERVING for this service's name (or none), NOT_FOUND for any other.
+    static func health(_ request: PortalLinks_V1_HealthCheckRequest,
+                       serving: Bool) -> Result<PortalLinks_V1_HealthCheckResponse, CallFailure> {
+        guard request.service.isEmpty || request.service == "portal_links.v1" else {
+            return .failure(CallFailure(status: .notFound, message: "unknown service"))
+        }
+        var response = PortalLinks_V1_HealthCheckResponse()
+        response.status = serving ? .serving : .notServing
+        return .success(response)
     }
 }
 

@@ -23,7 +23,7 @@ public final class PortalLinksServer: Service, Sendable {
     /// The method table for doors that take whole messages (the HTTP gateway).
     package let messageCalls: MessageCalls
     private let connections = Mutex(OpenConnections())
-    private let address = Mutex<(SocketAddress?, [CheckedContinuation<SocketAddress, Error>])>((nil, []))
+    private let address = BoundAddress()
 
     public init(configuration: ServerConfiguration, state: ServingState, logger: Logger, metrics: ServerMetrics = ServerMetrics(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
@@ -42,13 +42,7 @@ public final class PortalLinksServer: Service, Sendable {
     }
 
     /// The address the server listens on, once bound (port 0 resolves to the port the system chose).
-    public func listeningAddress() async throws -> SocketAddress {
-        try await withCheckedThrowingContinuation { continuation in
-            address.withLock { address in
-                if let bound = address.0 { continuation.resume(returning: bound) } else { address.1.append(continuation) }
-            }
-        }
-    }
+    public func listeningAddress() async throws -> SocketAddress { try await address.value() }
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
@@ -62,18 +56,11 @@ public final class PortalLinksServer: Service, Sendable {
         do {
             serverChannel = try await bootstrap().bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            address.withLock { address in
-                for waiter in address.1 { waiter.resume(throwing: error) }
-                address.1 = []
-            }
+            address.settle(.failure(error))
             throw error
         }
         let bound = serverChannel.localAddress!
-        address.withLock { address in
-            address.0 = bound
-            for waiter in address.1 { waiter.resume(returning: bound) }
-            address.1 = []
-        }
+        address.settle(.success(bound))
         logger.info("listening", metadata: ["server.address": "\(bound)", "server.tls": "\(sslContext != nil)"])
 
         await withTaskGroup(of: Void.self) { tasks in

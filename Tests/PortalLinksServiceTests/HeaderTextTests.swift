@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PortalLinksGateway
 
-/// Identity values in headers: ASCII only, decodable back to the same text.
+/// Identity values in headers: ASCII only, decodable back to the same text (times: TimeText.format, InputParsingTests).
 @Suite struct HeaderTextTests {
     /// Every scalar of the planes people write in (controls, bidi overrides, combining marks and surrogates'
     /// neighbours included) and some beyond: the header is visible ASCII, and decodes to the text.
@@ -17,18 +17,5 @@ import Testing
         }
         #expect(HeaderText.percentEncoded("Zoë & Co") == "Zo%C3%AB%20%26%20Co")
         #expect(HeaderText.percentEncoded("A-z_0.9~") == "A-z_0.9~")
-    }
-
-    /// The same text as Foundation's RFC 3339 formatter, across leap days, centuries and the limits of links.
-    @Test func internetTimeMatchesFoundation() {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = .withInternetDateTime
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        var seconds: [Int64] = [0, 1, 59, 86_399, 86_400, 951_782_400, 951_868_800, 4_107_542_400, 4_107_628_800, 253_402_300_799]
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<2_000 { seconds.append(Int64.random(in: 0...253_402_300_799, using: &generator)) }
-        for value in seconds {
-            #expect(HeaderText.internetTime(value) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(value))), "\(value)")
-        }
     }
 }

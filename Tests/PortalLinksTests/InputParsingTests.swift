@@ -1,3 +1,4 @@
+import Foundation
 import PortalLinks
 import PortalLinksCore
 import Testing
@@ -30,6 +31,20 @@ import Testing
         #expect(TimeText.parseTime("yesterday") == nil)
         #expect(TimeText.parseTime("2027-13-01") == nil)
         #expect(TimeText.format(1_803_902_400) == "2027-03-01T12:00:00Z")
+    }
+
+    /// The same text as Foundation's RFC 3339 formatter, across leap days, centuries and the limits of links,
+    /// and 2,000 random times: `format` computes the date itself, without a formatter per call.
+    @Test func timesFormatAsFoundationDoes() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = .withInternetDateTime
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var seconds: [Int64] = [0, 1, 59, 86_399, 86_400, 951_782_400, 951_868_800, 4_107_542_400, 4_107_628_800, 253_402_300_799]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 { seconds.append(Int64.random(in: 0...253_402_300_799, using: &generator)) }
+        for value in seconds {
+            #expect(TimeText.format(value) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(value))), "\(value)")
+        }
     }
 
     @Test func durations() {
