@@ -15,10 +15,22 @@ struct CallerCheck: Sendable {
 
     /// The caller's name, or the Connect error to answer.
     func caller(apiKey: String?, needs scope: CallerScope, from peer: String) async -> Result<String, ConnectError> {
+        if let known = callerNow(apiKey: apiKey, needs: scope, from: peer) { return known }
+        return check(await calls.authenticate(apiKey: apiKey ?? "", from: peer), needs: scope, from: peer)
+    }
+
+    /// The same from the snapshot in force, or nil when the key is not in it (then only `caller`, which
+    /// throttles and reloads, can answer). Synchronous, for answers given on the event loop.
+    func callerNow(apiKey: String?, needs scope: CallerScope, from peer: String) -> Result<String, ConnectError>? {
         guard let apiKey, !apiKey.isEmpty else {
             return .failure(ConnectError(status: .unauthenticated, message: "an API key is required"))
         }
-        switch await calls.authenticate(apiKey: apiKey, from: peer) {
+        return calls.knownCaller(apiKey: apiKey).map { check(.caller($0), needs: scope, from: peer) }
+    }
+
+    /// The caller's name, or the Connect error to answer, once the key is looked up.
+    private func check(_ authentication: MessageCalls.Authentication, needs scope: CallerScope, from peer: String) -> Result<String, ConnectError> {
+        switch authentication {
         case .caller(let caller):
             guard caller.scopes.contains(scope.rawValue) else {
                 return .failure(ConnectError(status: .permissionDenied, message: "this caller lacks the '\(scope.rawValue)' scope"))

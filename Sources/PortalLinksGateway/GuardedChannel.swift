@@ -29,10 +29,13 @@ struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 within `limits`, over TLS when `tls` is given (with the binary listener's TLS policy).
-    static func guarded(_ limits: HTTPLimits, tls: TLSConfiguration?, connections: ConnectionCount) -> HTTPServerBuilder {
+    /// HTTP/1.1 within `limits`, over TLS when `tls` is given (with the binary listener's TLS policy), with
+    /// forward-auth requests answered on the event loop when `forwardAuth` is given.
+    static func guarded(_ limits: HTTPLimits, tls: TLSConfiguration?, connections: ConnectionCount,
+                        forwardAuth: ForwardAuth?) -> HTTPServerBuilder {
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestBoundaries(maximumBodyBytes: limits.maximumBodyBytes)],
+            additionalChannelHandlers: [RequestBoundaries(maximumBodyBytes: limits.maximumBodyBytes)]
+                + (forwardAuth.map { [InlineForwardAuth($0)] } ?? []),
             idleTimeout: nil,  // the guard's timers cover it
             httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes,
                                             maxHeaderFieldCount: 100))

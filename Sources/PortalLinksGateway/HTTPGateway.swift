@@ -5,7 +5,7 @@ import NIOSSL
 import PortalLinksService
 
 /// `serve --http`: the second door onto the server's method table, callers, scopes, limits and metrics, for
-/// front-ends with no client library. Connect (`ConnectRoutes`), forward auth (`ForwardAuthRoutes`) and the
+/// front-ends with no client library. Connect (`ConnectRoutes`), forward auth (`ForwardAuth`) and the
 /// probes, on Hummingbird, on the server's event loops. Also `serve --metrics`, on the same HTTP stack.
 public enum HTTPGateway {
     public struct Configuration: Sendable {
@@ -34,8 +34,9 @@ public enum HTTPGateway {
         probes(on: router, calls)
         ConnectRoutes(calls: calls, callers: callers, metrics: server.metrics, maximumBodyBytes: configuration.limits.maximumBodyBytes,
                       maximumTimeout: configuration.maximumCallTimeout).register(on: router)
-        ForwardAuthRoutes(calls: calls, callers: callers, metrics: server.metrics, configuration: configuration).register(on: router)
-        return HTTPListener(name: "http", host: configuration.host, port: configuration.port, router: router,
+        let forwardAuth = ForwardAuth(calls: calls, callers: callers, metrics: server.metrics, configuration: configuration)
+        ForwardAuthRoutes(forwardAuth: forwardAuth).register(on: router)
+        return HTTPListener(name: "http", host: configuration.host, port: configuration.port, router: router, forwardAuth: forwardAuth,
                             limits: configuration.limits, tls: configuration.tls, group: group, logger: logger)
     }
 

@@ -14,15 +14,15 @@ public final class HTTPListener: Service, Sendable {
     private let connections: ConnectionCount
     private let bound: BoundAddress
 
-    init(name: String, host: String, port: Int, router: Router<GatewayContext>, limits: HTTPLimits, tls: TLSConfiguration?,
-         group: any EventLoopGroup, logger: Logger) {
+    init(name: String, host: String, port: Int, router: Router<GatewayContext>, forwardAuth: ForwardAuth? = nil, limits: HTTPLimits,
+         tls: TLSConfiguration?, group: any EventLoopGroup, logger: Logger) {
         let connections = ConnectionCount()
         let bound = BoundAddress()
         self.connections = connections
         self.bound = bound
         application = Application(
             router: router,
-            server: .guarded(limits, tls: tls, connections: connections),
+            server: .guarded(limits, tls: tls, connections: connections, forwardAuth: forwardAuth),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1_024),
             onServerRunning: { channel in
                 if let address = channel.localAddress { bound.settle(.success(address)) }

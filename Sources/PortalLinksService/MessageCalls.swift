@@ -26,8 +26,8 @@ package struct MessageCalls: Sendable {
     /// Looks the key up in the snapshot (no store read), reloading once when it is unknown, as a Hello does;
     /// failures count against `address` in the same budget as failed Hellos on the binary port.
     package func authenticate(apiKey: String, from address: String?) async -> Authentication {
+        if let found = knownCaller(apiKey: apiKey) { return .caller(found) }
         let keyHash = SHA256.hash(Array(apiKey.utf8))
-        if let found = state.snapshot.caller(keyHash: keyHash) { return .caller(found) }
         if let address, case .refuse(let refused) = helloThrottle.failure(from: address) {
             if let refused {
                 logger.warning("throttling failed authentication from this address", metadata: ["auth.refused": "\(refused)"])
@@ -39,6 +39,12 @@ package struct MessageCalls: Sendable {
         return .unknownKey
     }
 
+    /// The caller whose key the snapshot in force holds, or nil (then `authenticate` throttles and reloads).
+    /// Synchronous, for answers given on the event loop.
+    package func knownCaller(apiKey: String) -> ServingSnapshot.Caller? {
+        state.snapshot.caller(keyHash: SHA256.hash(Array(apiKey.utf8)))
+    }
+
     /// Whether the server is serving (false from the moment draining starts).
     package var isServing: Bool { !state.isDraining }
 
@@ -46,18 +52,30 @@ package struct MessageCalls: Sendable {
 
     /// Verifies a link against the snapshot in force, reloading once when it names a key not seen yet.
     package func verifyLink(_ token: String) async -> LinkVerification {
-        let verification = state.snapshot.verifier.verify(token, at: now)
-        guard verification.reason == .unknownKey else { return verification }
+        if let verification = verifyLinkNow(token) { return verification }
         await state.reloadForUnknownKey()
         return state.snapshot.verifier.verify(token, at: now)
     }
 
+    /// Verifies a link against the snapshot in force, or nil when it names a key not seen yet (then only
+    /// `verifyLink`, which reloads, can answer). Synchronous, for answers given on the event loop.
+    package func verifyLinkNow(_ token: String) -> LinkVerification? {
+        let verification = state.snapshot.verifier.verify(token, at: now)
+        return verification.reason == .unknownKey ? nil : verification
+    }
+
     /// Verifies a session token the same way.
     package func verifySession(_ token: String) async -> Result<SessionClaims, SessionVerifier.Refusal> {
-        let outcome = state.snapshot.sessionVerifier.verifySession(token, at: now)
-        guard case .failure(.unknownKey) = outcome else { return outcome }
+        if let outcome = verifySessionNow(token) { return outcome }
         await state.reloadForUnknownKey()
         return state.snapshot.sessionVerifier.verifySession(token, at: now)
+    }
+
+    /// As `verifyLinkNow`, for a session token.
+    package func verifySessionNow(_ token: String) -> Result<SessionClaims, SessionVerifier.Refusal>? {
+        let outcome = state.snapshot.sessionVerifier.verifySession(token, at: now)
+        if case .failure(.unknownKey) = outcome { return nil }
+        return outcome
     }
 
     /// Calls `method` with a request of its `requestType` for `caller`, whose scopes the door has checked.

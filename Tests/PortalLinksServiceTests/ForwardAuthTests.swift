@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PortalLinksTesting
 import Testing
 @testable import PortalLinks
@@ -99,6 +100,58 @@ import Testing
         })
         let redirected = try await HTTPRequests.send(port: port, "/auth/session", headers: ["X-Portal-Api-Key": key, "X-Portal-Redirect": "1"])
         #expect(redirected.status == 302 && redirected.header("location") == "/sign-in?from=proxy&reason=missing")
+    }
+
+    /// Forward auth is answered on the event loop when the snapshot decides, and by the router otherwise
+    /// (`InlineForwardAuth`): pipelined requests still get their answers in order and the same answers, a
+    /// caller added a moment ago is found by the router's reload, and `Connection: close` is honoured.
+    @Test func pipelinedRequestsKeepTheirOrderAndEitherPathAnswersTheSame() async throws {
+        let server = try await Self.start()
+        defer { Task { await server.stop() } }
+        let link = try await server.installation.issue(IssueRequest(clientID: .text("acme"), displayName: "Zoë"))
+        let newcomer = try await server.installation.addCaller(named: "proxy-added-now", scopes: [.verify])
+        let body = #"{"token": "\#(link.token)"}"#
+        let connect = "POST /portal_links.v1.Links/Verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(server.verifierKey)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        func auth(_ key: String, close: Bool = false) -> String {
+            "GET /auth/link HTTP/1.1\r\nHost: x\r\nX-Portal-Api-Key: \(key)\r\nX-Portal-Link: \(link.token)\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n"
+        }
+        let (alone, aloneAnswers) = try await HTTPLimitsTests.Bare.connect(server.gatewayPort)
+        try await alone.writeAndFlush(ByteBuffer(string: auth(server.verifierKey)))
+        #expect(await eventually { aloneAnswers.text.hasSuffix("\r\n\r\n") }, "answered, the connection kept open")
+        try await alone.close()
+        let (pipelined, answers) = try await HTTPLimitsTests.Bare.connect(server.gatewayPort)
+        // A HEAD refused for its missing key: a body would be read as the start of the next answer.
+        let headRefused = "HEAD /auth/link HTTP/1.1\r\nHost: x\r\nX-Portal-Link: \(link.token)\r\n\r\n"
+        try await pipelined.writeAndFlush(ByteBuffer(string: connect + auth(server.verifierKey) + auth(newcomer) + headRefused
+                                                     + auth(server.verifierKey, close: true)))
+        try await pipelined.closeFuture.get()
+
+        let texts = answers.text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+        #expect(texts.count == 5, "\(answers.text)")
+        guard texts.count == 5 else { return }
+        #expect(texts[texts.startIndex + 3].hasPrefix("401") && texts[texts.startIndex + 3].hasSuffix("\r\n\r\n"), "no body after HEAD's head")
+        var heads = texts.map(Self.head)
+        heads.remove(at: 3)
+        #expect(heads[0]["content-type"] == "application/json" && answers.text.contains(#""valid":true"#), "the Connect call's answer first")
+        for head in heads.dropFirst() {
+            #expect(head["status"] == "200" && head["x-portal-client-id"] == "acme" && head["x-portal-client-name"] == "Zo%C3%AB")
+        }
+        var routed = heads[1], inline = Self.head(String(aloneAnswers.text.dropFirst("HTTP/1.1 ".count)))
+        #expect(routed.removeValue(forKey: "date") != nil && inline.removeValue(forKey: "date") != nil)
+        #expect(routed == inline, "the answer behind a Connect call (the router's) is the answer of a request alone (the event loop's)")
+    }
+
+    /// An answer's status and headers (names in lower case).
+    static func head(_ answer: String) -> [String: String] {
+        let lines = answer.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+        var head = ["status": String(lines[0].prefix(3))]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            head[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return head
     }
 
     @Test func probesAnswerAndReadinessEndsWithDraining() async throws {

@@ -33,17 +33,25 @@ import Testing
         #expect(TimeText.format(1_803_902_400) == "2027-03-01T12:00:00Z")
     }
 
-    /// The same text as Foundation's RFC 3339 formatter, across leap days, centuries and the limits of links,
-    /// and 2,000 random times: `format` computes the date itself, without a formatter per call.
+    /// The same text as Foundation's RFC 3339 formatter, and as its formatter for HTTP's IMF-fixdate, across
+    /// leap days, centuries, every weekday and the limits of links, and 2,000 random times: `format` and
+    /// `formatHTTP` compute the date themselves, without a formatter per call.
     @Test func timesFormatAsFoundationDoes() {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = .withInternetDateTime
         formatter.timeZone = TimeZone(identifier: "UTC")
+        let http = DateFormatter()
+        http.locale = Locale(identifier: "en_US_POSIX")
+        http.timeZone = TimeZone(identifier: "UTC")
+        http.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         var seconds: [Int64] = [0, 1, 59, 86_399, 86_400, 951_782_400, 951_868_800, 4_107_542_400, 4_107_628_800, 253_402_300_799]
+        seconds += (0..<7).map { 1_803_902_400 + $0 * 86_400 }
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 { seconds.append(Int64.random(in: 0...253_402_300_799, using: &generator)) }
         for value in seconds {
-            #expect(TimeText.format(value) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(value))), "\(value)")
+            let date = Date(timeIntervalSince1970: TimeInterval(value))
+            #expect(TimeText.format(value) == formatter.string(from: date), "\(value)")
+            #expect(TimeText.formatHTTP(value) == http.string(from: date), "\(value)")
         }
     }
 
