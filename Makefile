@@ -62,6 +62,7 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/hostile-clients.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/proxies.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/connect.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 
@@ -142,7 +143,7 @@ protos: deps
 	for sums in $(PROTO_SUMS); do sha256sum $(PROTOS) > $$sums; done
 	rm -rf $(CONNECT_PYTHON_OUT) && mkdir -p $(CONNECT_PYTHON_OUT)
 	protoc -IProtos --python_out=$(CONNECT_PYTHON_OUT) --pyi_out=$(CONNECT_PYTHON_OUT) \
-		--plugin=protoc-gen-connect-python=$$(dirname $$(./scripts/python-connect-env.sh))/protoc-gen-connect-python \
+		--plugin=protoc-gen-connect-python=$$(dirname $$(./scripts/python-integration-env.sh))/protoc-gen-connect-python \
 		--connect-python_out=$(CONNECT_PYTHON_OUT) $(CONNECT_PROTOS)
 	sha256sum $(CONNECT_PROTOS) > $(CONNECT_SUMS)
 

@@ -126,7 +126,7 @@ let package = Package(
             name: "PortalLinksCLI",
             dependencies: [
                 "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksService",
-                "PortalLinksGateway", "PortalLinksClient",
+                "PortalLinksGateway", "PortalLinksClient", "PortalLinksBench",
                 "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -184,6 +184,20 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // What a load test measured, with no I/O: latency histograms in HdrHistogram's standard encoding, a
+        // run's results as JSON, runs merged and compared. `portal-links bench` measures and renders.
+        .target(
+            name: "PortalLinksBench",
+            dependencies: [
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PortalLinksBenchTests",
+            dependencies: ["PortalLinksBench", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "PortalLinksTests",

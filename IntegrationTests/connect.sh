@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP gateway through Connect's official Python client (IntegrationTests/connect/test_connect.py), in its
-# own environment (scripts/python-connect-env.sh). PORTAL_LINKS_BIN is the binary (default .build/debug/portal-links).
+# own environment (scripts/python-integration-env.sh). PORTAL_LINKS_BIN is the binary (default .build/debug/portal-links).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORTAL_LINKS_BIN="${PORTAL_LINKS_BIN:-$PWD/.build/debug/portal-links}"
-python=$(./scripts/python-connect-env.sh)
+python=$(./scripts/python-integration-env.sh)
 exec "$python" -m pytest -q -p no:cacheprovider IntegrationTests/connect "$@"

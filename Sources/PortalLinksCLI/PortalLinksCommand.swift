@@ -4,6 +4,9 @@ import PortalLinks
 import PortalLinksCore
 
 struct PortalLinksCommand: AsyncParsableCommand {
+    /// Printed by `--version` and written into every bench report.
+    static let version = "0.21.0-dev"
+
     static let configuration = CommandConfiguration(
         commandName: "portal-links",
         abstract: "Signed invitation links for client portals: issue, verify, rotate keys, revoke, and the accounts registered through them.",
@@ -19,6 +22,7 @@ struct PortalLinksCommand: AsyncParsableCommand {
             --base-url), PORTAL_LINKS_MAX_LIFETIME (the longest a link may live, default 365d), \
             PORTAL_LINKS_LEEWAY (seconds of clock difference tolerated, default 60).
             """,
+        version: version,
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
             ClientsCommand.self, LinksCommand.self, AccountsCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,

@@ -34,6 +34,23 @@ import FoundationNetworking
         #expect(results["malformed", default: 0] == 0, "\(results)")
     }
 
+    /// What bench merge and bench compare are given may be anything: one line naming the file and what is wrong.
+    @Test func mergeAndCompareRefuseWhatIsNotARun() async throws {
+        let cli = CLI()
+        defer { cli.remove() }
+        try FileManager.default.createDirectory(atPath: cli.home, withIntermediateDirectories: true)
+        let notJSON = cli.home + "/not-json.json", notARun = cli.home + "/not-a-run.json"
+        try "HISTFAAA".write(toFile: notJSON, atomically: true, encoding: .utf8)
+        try #"{"requests": 3, "histogram": "HISTFAAAACR4nJNpmSzMwMDAzAABTFCaEYh5f7hHMNh/gAg0s3MBAFsqBLQ="}"#
+            .write(toFile: notARun, atomically: true, encoding: .utf8)
+        for arguments in [["bench", "merge", cli.home + "/missing.json"], ["bench", "merge", notJSON], ["bench", "merge", notARun],
+                          ["bench", "compare", notARun, notJSON]] {
+            try await cli.expectOneLineError(arguments, status: 1)
+        }
+        #expect(try await cli.run("bench", "merge", notARun).stderr.contains("not-a-run.json"))
+        try await cli.expectOneLineError(["bench", "compare", notARun], status: 2)
+    }
+
     @Test func batchesCountEveryCallAndRefuseAnOpenLoop() async throws {
         let cli = CLI()
         defer { cli.remove() }

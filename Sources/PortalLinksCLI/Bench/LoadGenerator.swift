@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import PortalLinksBench
 import PortalLinksClient
 import PortalLinksMessages
 import PortalLinksWire
@@ -9,14 +10,40 @@ import Synchronization
 
 /// What a run measured.
 struct LoadResult: Sendable {
-    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    var histogram = BenchRun.runHistogram()
     var statuses: [UInt16: Int] = [:]
     var elapsed: Duration = .zero
+    /// Each second of the measured window, from the per-loop tallies.
+    var seconds: [BenchRun.Second] = []
+    /// When the measured window began, by the wall clock.
+    var startedAt: Double = 0
     var requests: Int { statuses.values.reduce(0, +) }
 
     mutating func merge(_ other: LoadResult) {
         histogram.add(other.histogram)
         statuses.merge(other.statuses, uniquingKeysWith: +)
+    }
+
+    mutating func add(seconds other: [BenchRun.Second]) {
+        for (index, second) in other.enumerated() {
+            while seconds.count <= index { seconds.append(BenchRun.Second()) }
+            seconds[index].requests += second.requests
+            seconds[index].errors += second.errors
+            seconds[index].histogram.add(second.histogram)
+        }
+    }
+}
+
+/// The answers of each second of the measured window, for the connections of one event loop: one histogram
+/// a second for a loop rather than for each connection. Touched only on its loop.
+final class SecondTally: @unchecked Sendable {
+    private(set) var seconds: [BenchRun.Second] = []
+
+    func record(_ latency: UInt64, second: Int, isError: Bool) {
+        while seconds.count <= second { seconds.append(BenchRun.Second()) }
+        seconds[second].requests += 1
+        if isError { seconds[second].errors += 1 }
+        _ = seconds[second].histogram.record(latency)
     }
 }
 
@@ -61,10 +88,13 @@ final class LoadGenerator: Sendable {
             }
         }
         defer { reporter.cancel() }
-        let results = try await withThrowingTaskGroup(of: LoadResult.self) { tasks in
+        let startedAt = Date().timeIntervalSince1970 + Double((measureFrom - .now()).nanoseconds) / 1e9
+        var tallies: [ObjectIdentifier: SecondTally] = [:]
+        for loop in group.makeIterator() { tallies[ObjectIdentifier(loop)] = SecondTally() }
+        let results = try await withThrowingTaskGroup(of: LoadResult.self) { [tallies] tasks in
             for index in 0..<plan.connections {
                 tasks.addTask {
-                    try await self.runConnection(index: index, measureFrom: measureFrom, stopAt: stopAt)
+                    try await self.runConnection(index: index, measureFrom: measureFrom, stopAt: stopAt, tallies: tallies)
                 }
             }
             var total = LoadResult()
@@ -73,10 +103,16 @@ final class LoadGenerator: Sendable {
         }
         var result = results
         result.elapsed = ContinuousClock.now - start - plan.warmup
+        result.startedAt = startedAt
+        for loop in group.makeIterator() {
+            let tally = tallies[ObjectIdentifier(loop)]!
+            result.add(seconds: try await loop.submit { tally.seconds }.get())
+        }
         return result
     }
 
-    private func runConnection(index: Int, measureFrom: NIODeadline, stopAt: NIODeadline?) async throws -> LoadResult {
+    private func runConnection(index: Int, measureFrom: NIODeadline, stopAt: NIODeadline?,
+                               tallies: [ObjectIdentifier: SecondTally]) async throws -> LoadResult {
         let done = group.next().makePromise(of: LoadResult.self)
         let perConnectionRate = plan.rate.map { $0 / Double(plan.connections) }
         let connecting = ClientBootstrap(group: group)
@@ -85,7 +121,7 @@ final class LoadGenerator: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
                         generator: self, offset: index * 7, rate: perConnectionRate, measureFrom: measureFrom,
-                        stopAt: stopAt, done: done))
+                        stopAt: stopAt, tally: tallies[ObjectIdentifier(channel.eventLoop)]!, done: done))
                 }
             }
             .connect(host: plan.host, port: plan.port)
@@ -134,10 +170,13 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     /// Batches: the next batch is scheduled for the loop's next turn.
     private var batchPending = false
     private var result = LoadResult()
+    /// This loop's answers by second.
+    private let tally: SecondTally
 
     init(generator: LoadGenerator, offset: Int, rate: Double?, measureFrom: NIODeadline, stopAt: NIODeadline?,
-         done: EventLoopPromise<LoadResult>) {
+         tally: SecondTally, done: EventLoopPromise<LoadResult>) {
         self.generator = generator
+        self.tally = tally
         frames = generator.frames
         self.next = offset
         self.rate = rate
@@ -191,7 +230,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
         guard let intended = inFlight.remove(header.callID) else { return }
         if intended >= measureFrom {
-            _ = result.histogram.record(UInt64(max(0, (now - intended).nanoseconds)))
+            let latency = UInt64(max(0, (now - intended).nanoseconds))
+            _ = result.histogram.record(latency)
+            tally.record(latency, second: Int((now - measureFrom).nanoseconds / 1_000_000_000), isError: header.code != StatusCode.ok.rawValue)
             if Int(header.code) < statusCounts.count {
                 statusCounts[Int(header.code)] += 1
             } else {

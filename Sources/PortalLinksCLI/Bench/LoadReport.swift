@@ -1,40 +1,47 @@
 import Foundation
 import Histogram
 import PortalLinks
+import PortalLinksBench
 import PortalLinksWire
 
 /// Prints what a `bench --connect` run measured, as text, JSON, CSV or an HTML page with a percentile plot.
+/// `run` is what `bench merge` and `bench compare` read back from the JSON.
 struct LoadReport {
-    let result: LoadResult
-    let plan: LoadPlan
-    let mix: String
+    let run: BenchRun
     /// What the sign-ins alongside measured, with --sign-ins.
     var signIns: SignInLoad.Report? = nil
 
-    var seconds: Double { Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18 }
-    var rate: Double { seconds > 0 ? Double(result.requests) / seconds : 0 }
-
-    /// Latency in microseconds at the reported percentiles.
-    var latencies: [(String, Double)] {
-        let histogram = result.histogram
-        let micro = { (value: UInt64) in Double(value) / 1_000 }
-        return [("min", micro(histogram.min)), ("p50", micro(histogram.valueAtPercentile(50))),
-                ("p90", micro(histogram.valueAtPercentile(90))), ("p99", micro(histogram.valueAtPercentile(99))),
-                ("p99.9", micro(histogram.valueAtPercentile(99.9))), ("max", micro(histogram.max))]
+    init(run: BenchRun, signIns: SignInLoad.Report? = nil) {
+        self.run = run
+        self.signIns = signIns
     }
 
-    var statuses: [(String, Int)] {
-        result.statuses.sorted { $0.key < $1.key }.map { (StatusCode(rawValue: $0.key).description, $0.value) }
+    init(result: LoadResult, plan: LoadPlan, mix: String, signIns: SignInLoad.Report? = nil) {
+        let seconds = Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18
+        let parameters = BenchRun.Parameters(
+            target: "\(plan.host):\(plan.port)", transport: "binary", method: "Links.Verify", connections: plan.connections,
+            depth: plan.depth, rate: plan.rate,
+            warmupSeconds: Double(plan.warmup.components.seconds) + Double(plan.warmup.components.attoseconds) / 1e18,
+            mix: mix, generators: [ProcessInfo.processInfo.hostName], version: PortalLinksCommand.version)
+        let statuses = Dictionary(result.statuses.map { (StatusCode(rawValue: $0.key).description, $0.value) }, uniquingKeysWith: +)
+        self.init(run: BenchRun(parameters: parameters, startedAt: result.startedAt, durationSeconds: seconds, statuses: statuses,
+                                histogram: result.histogram, seconds: result.seconds),
+                  signIns: signIns)
     }
 
-    var errors: Int { result.statuses.filter { $0.key != StatusCode.ok.rawValue }.values.reduce(0, +) }
+    var plan: BenchRun.Parameters { run.parameters }
+    var seconds: Double { run.durationSeconds }
+    var rate: Double { run.requestsPerSecond }
+    var errors: Int { run.errors }
+    var latencies: [(String, Double)] { run.latencies.map { ($0.name, $0.microseconds) } }
+    var statuses: [(String, Int)] { run.statuses.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 
     var text: String {
         let latency = latencies.map { "\($0.0) \(Self.format($0.1))" }.joined(separator: "  ")
         let errorText = errors == 0 ? "none" : statuses.filter { $0.0 != "OK" }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
         return """
-            requests     \(result.requests) in \(String(format: "%.2f", seconds)) s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? "")
-            mix          \(mix)
+            requests     \(run.requests) in \(String(format: "%.2f", seconds)) s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? "")\(plan.generators.count > 1 ? " from \(plan.generators.count) generators" : "")
+            mix          \(TerminalText.field(plan.mix))
             throughput   \(String(format: "%.0f", rate)) requests/s
             latency µs   \(latency)
             errors       \(errorText)
@@ -42,20 +49,15 @@ struct LoadReport {
     }
 
     var json: String {
-        JSONText.object([
-            ("requests", result.requests), ("duration_s", (seconds * 1_000).rounded() / 1_000),
-            ("requests_per_second", rate.rounded()), ("connections", plan.connections), ("depth", plan.depth),
-            ("rate", plan.rate), ("mix", mix), ("errors", errors),
-            ("statuses", RawJSON(text: JSONText.object(statuses.map { ($0.0, $0.1) }))),
-            ("latency_us", RawJSON(text: JSONText.object(latencies.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) }))),
-            ("sign_ins", signIns?.json),
-        ])
+        var object = run.jsonObject
+        if let signIns { object["sign_ins"] = try? JSONSerialization.jsonObject(with: Data(signIns.json.text.utf8)) }
+        return BenchRun.jsonText(object)
     }
 
     var csv: String {
         let header = ["requests", "duration_s", "requests_per_second", "connections", "depth", "errors"]
             + latencies.map { "latency_\($0.0.replacingOccurrences(of: ".", with: "_"))_us" }
-        let row = [String(result.requests), String(format: "%.3f", seconds), String(format: "%.0f", rate),
+        let row = [String(run.requests), String(format: "%.3f", seconds), String(format: "%.0f", rate),
                    String(plan.connections), String(plan.depth), String(errors)] + latencies.map { Self.format($0.1) }
         return header.joined(separator: ",") + "\n" + row.joined(separator: ",")
     }
@@ -63,7 +65,7 @@ struct LoadReport {
     /// A self-contained page: the figures and a plot of latency against percentile (log scale of 1/(1-p)).
     var html: String {
         var points: [(x: Double, y: Double)] = []
-        for value in result.histogram.percentiles(ticksPerHalfDistance: 5) {
+        for value in run.histogram.percentiles(ticksPerHalfDistance: 5) {
             let percentile = min(value.percentileLevelIteratedTo, 99.9999)
             points.append((log10(100 / (100 - percentile)), Double(value.value) / 1_000))
         }
@@ -82,7 +84,7 @@ struct LoadReport {
             <!doctype html><html><head><meta charset="utf-8"><title>PortalLinks verify benchmark</title>
             <style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>
             <h1>PortalLinks verify benchmark</h1>
-            <p>\(result.requests) requests in \(String(format: "%.2f", seconds)) s: \(String(format: "%.0f", rate)) requests/s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? ""); mix \(HTMLText.escape(mix)); \(errors) errors.</p>
+            <p>\(run.requests) requests in \(String(format: "%.2f", seconds)) s: \(String(format: "%.0f", rate)) requests/s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? ""); mix \(HTMLText.escape(plan.mix)); \(errors) errors.</p>
             <table>\(rows)</table>
             <svg width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg">
             <rect x="0" y="0" width="\(Int(width))" height="\(Int(height))" fill="white" stroke="#ccc"/>

@@ -6,11 +6,20 @@ import PortalLinksClient
 import PortalLinksCore
 import PortalLinksWire
 import PortalLinksMessages
+import PortalLinksBench
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure verification: in this process (--in-process), or against a running server (--connect).",
+        abstract: "Measure verification, and merge and compare what was measured.",
+        subcommands: [BenchRunCommand.self, BenchMergeCommand.self, BenchCompareCommand.self],
+        defaultSubcommand: BenchRunCommand.self)
+}
+
+struct BenchRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Measure verification: in this process (--in-process), or against a running server (--connect). The default.",
         discussion: """
             --in-process times the token core directly, with no store and no network: verify with one key (from \
             UTF-8 bytes, as the service reads a request, and from a Swift string), with 10,000 keys and with \
@@ -75,7 +84,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --connect: client event-loop threads (default: one per core).")
     var threads: Int?
 
-    @Option(help: "text, json or csv.")
+    @Option(help: "text, json (with every latency, HdrHistogram-encoded, and every second: what bench merge and bench compare read) or csv.")
     var format: OutputFormat = .text
 
     @Option(help: ArgumentHelp("Also write an HTML report with a latency-percentile plot.", valueName: "FILE"))
