@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure verification, and merge and compare what was measured.",
-        subcommands: [BenchRunCommand.self, BenchMergeCommand.self, BenchCompareCommand.self],
+        subcommands: [BenchRunCommand.self, BenchTokensCommand.self, BenchMergeCommand.self, BenchCompareCommand.self],
         defaultSubcommand: BenchRunCommand.self)
 }
 
@@ -26,10 +26,12 @@ struct BenchRunCommand: AsyncParsableCommand {
             1,000,000 revoked links, issue, the memory each revoked link costs, and the bare HMAC-SHA256 check \
             that every verify contains. Build with -c release (make bench) for meaningful figures. Every \
             verification is checked, so a bench that reports figures also verified every token it timed.
-            --connect hammers a server's Links.Verify. It prepares its tokens before timing starts with the \
-            installation's keys (so run it where the server's home is): valid links for the client \
-            portal-links-bench (issued, one hour), expired ones, forged ones (a flipped tag bit) and malformed \
-            ones. Closed loop keeps -P calls in flight per connection; --rps sends on a fixed schedule (open \
+            --connect hammers a server's Links.Verify. It prepares its tokens before timing starts: from --tokens \
+            FILE (written by bench tokens where the server's home is, for a generator anywhere else), else with \
+            the home's keys when there is one (valid links for the client portal-links-bench, issued for an hour, \
+            expired ones, forged ones with a flipped tag bit, malformed ones), else by asking the server for valid \
+            links through Links.Issue (the key then needs the issue scope) and making forged and malformed ones \
+            from them; expired links only the staff side can sign. Closed loop keeps -P calls in flight per connection; --rps sends on a fixed schedule (open \
             loop) and measures latency from each call's intended send time. --batches loads the server the way \
             redis-benchmark -P does, for comparing with it: -P calls written together, the next batch only when \
             all their answers are in, written on the event loop's next turn and timed from that write (the default \
@@ -71,6 +73,9 @@ struct BenchRunCommand: AsyncParsableCommand {
 
     @Flag(help: "Closed loop in batches, as redis-benchmark -P does: -P calls written together, the next batch on the event loop's next turn once all their answers are in, each call timed from its batch's write.")
     var batches = false
+
+    @Option(help: ArgumentHelp("Tokens written by bench tokens: all bench needs from the server's side besides --api-key.", valueName: "FILE"))
+    var tokens: String?
 
     @Option(name: .customLong("sign-ins"), help: ArgumentHelp("With --connect: also sign in this many times per second during the run.", valueName: "RATE"))
     var signIns: Double?
@@ -129,9 +134,14 @@ struct BenchRunCommand: AsyncParsableCommand {
             throw BenchError("\(host):\(port) refused the first call: \(error.message)")
         }
         guard answer.valid else {
-            throw BenchError("\(host):\(port) does not accept this home's links (\(VerifyReason(wireValue: answer.reason.rawValue)?.rawValue ?? "invalid")): run bench with the "
-                             + "server's home (--home or PORTAL_LINKS_HOME)")
+            throw BenchError("\(host):\(port) does not accept these links (\(VerifyReason(wireValue: answer.reason.rawValue)?.rawValue ?? "invalid")): run bench with the "
+                             + "server's home (--home or PORTAL_LINKS_HOME) or with --tokens FILE written there by bench tokens")
         }
+    }
+
+    /// The installation whose home this is, or nil on a machine without one (a load generator elsewhere).
+    private func homeIfAny() async throws -> Installation? {
+        do { return try await global.open(existing: true) } catch let error as PortalLinksError where error.code == .notFound { return nil }
     }
 
     /// A duration, or 0 for no warm-up.
@@ -164,16 +174,20 @@ struct BenchRunCommand: AsyncParsableCommand {
         }
         let (host, port) = try ServeCommand.parseListen(connect!)
         let shares = try Self.parseMix(mix)
-        let installation = try await global.open()
-        let prepared = try await installation.loadTestTokens(count: 256)
-        try await Self.checkTheServerAccepts(prepared.valid[0], host: host, port: port, apiKey: apiKey!)
-        let forged = prepared.valid.map { token -> String in
-            var bytes = Array(token.utf8)
-            bytes[bytes.count - 3] = bytes[bytes.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-            return String(decoding: bytes, as: UTF8.self)
+        let installation = tokens == nil ? try await homeIfAny() : nil
+        let prepared: BenchTokens
+        if let tokens {
+            prepared = try BenchTokens.read(from: tokens)
+        } else if let installation {
+            prepared = try await BenchTokens.fromHome(installation, count: 256)
+        } else {
+            prepared = try await BenchTokens.fromServer(host: host, port: port, apiKey: apiKey!, count: 64)
         }
-        let tokens = ["valid": prepared.valid, "expired": prepared.expired, "forged": forged,
-                      "malformed": prepared.valid.map { String($0.dropLast(3)) }]
+        try prepared.require(shares.map(\.0))
+        if let valid = prepared.links["valid"]?.first {
+            try await Self.checkTheServerAccepts(valid, host: host, port: port, apiKey: apiKey!)
+        }
+        let tokens = prepared.links
         let warmupSeconds = try Self.warmupSeconds(warmup)
         let plan = LoadPlan(
             host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
@@ -185,12 +199,19 @@ struct BenchRunCommand: AsyncParsableCommand {
         var signInClient: PortalLinksClient?
         var benchAccount: String?
         if let signIns {
-            let (email, password) = try await SignInLoad.prepareAccount(installation)
-            benchAccount = email
+            let email: String, password: String
+            if let account = prepared.signIn {
+                (email, password) = account
+            } else if let installation {
+                (email, password) = try await SignInLoad.prepareAccount(installation)
+                benchAccount = email
+            } else {
+                throw BenchError("--sign-ins needs an account to sign in as: run where the server's home is, or give --tokens FILE from bench tokens")
+            }
             let client = try PortalLinksClient(configuration: .init(host: host, port: port, apiKey: apiKey!))
             signInClient = client
             do { _ = try await client.signIn(email: email, password: password) } catch let error as PortalLinksClientError {
-                try? await installation.removeAccount(email: email)
+                if let benchAccount { try? await installation?.removeAccount(email: benchAccount) }
                 await client.close()
                 throw BenchError("\(host):\(port) refused a sign-in: \(error.message)")
             }
@@ -203,7 +224,7 @@ struct BenchRunCommand: AsyncParsableCommand {
         signInLoad?.cancel()
         let signInReport = await signInLoad?.value
         await signInClient?.close()
-        if let benchAccount { try? await installation.removeAccount(email: benchAccount) }
+        if let benchAccount { try? await installation?.removeAccount(email: benchAccount) }
         let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","),
                                 signIns: signInReport)
         switch format {
