@@ -34,6 +34,36 @@ import FoundationNetworking
         #expect(results["malformed", default: 0] == 0, "\(results)")
     }
 
+    /// A generator elsewhere: the tokens file from staff (0600) is all it needs besides a key; without one, a
+    /// key with the issue scope gets valid links from the server, and what no source can give is one error.
+    @Test func aGeneratorWithoutTheHomeUsesTheTokensFileOrTheServersLinks() async throws {
+        let staff = CLI(), generator = CLI()
+        defer { staff.remove(); generator.remove() }
+        let key = try await staff.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let issuer = try await staff.run("callers", "add", "issuer", "--scopes", "verify,issue").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = staff.home + "/tokens.json"
+        let written = try await staff.run("bench", "tokens", "--out", file, "--count", "20", "--sessions", "1")
+        #expect(written.status == 0, "\(written.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the tokens file is secret material")
+        let server = try await RunningServer(staff)
+        defer { server.stop() }
+        let target = "127.0.0.1:\(server.port)"
+        let fromFile = try #require(try await generator.json(
+            "bench", "--connect", target, "--api-key", key, "--tokens", file, "-c", "2", "-n", "400", "--warmup", "0s", "--threads", "1",
+            "--mix", "valid=40,expired=20,forged=20,malformed=20", "--format", "json") as? [String: Any])
+        #expect(fromFile["requests"] as? Int == 400 && fromFile["errors"] as? Int == 0)
+        let fromServer = try #require(try await generator.json(
+            "bench", "--connect", target, "--api-key", issuer, "-c", "2", "-n", "400", "--warmup", "0s", "--threads", "1",
+            "--mix", "valid=50,forged=25,malformed=25", "--format", "json") as? [String: Any])
+        #expect(fromServer["requests"] as? Int == 400)
+        try await generator.expectOneLineError(["bench", "--connect", target, "--api-key", issuer, "-n", "10", "--mix", "valid=50,expired=50"], status: 1)
+        #expect(try await generator.run("bench", "--connect", target, "--api-key", issuer, "-n", "10", "--mix", "valid=50,expired=50")
+            .stderr.contains("expired"))
+        try await generator.expectOneLineError(["bench", "--connect", target, "--api-key", key, "-n", "10"], status: 1)  // no issue scope
+        #expect(!FileManager.default.fileExists(atPath: generator.home), "the generator made no home")
+    }
+
     /// What bench merge and bench compare are given may be anything: one line naming the file and what is wrong.
     @Test func mergeAndCompareRefuseWhatIsNotARun() async throws {
         let cli = CLI()
@@ -128,6 +158,7 @@ import FoundationNetworking
         let cli = CLI(), elsewhere = CLI()
         defer { cli.remove(); elsewhere.remove() }
         let key = try await cli.run("callers", "add", "loadtest", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await elsewhere.run("callers", "add", "someone-else", "--scopes", "verify")  // another installation, other keys
         let server = try await RunningServer(cli)
         defer { server.stop() }
         try await elsewhere.expectOneLineError(["bench", "--connect", "127.0.0.1:\(server.port)", "--api-key", key, "-n", "10"], status: 1)
