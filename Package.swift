@@ -186,10 +186,11 @@ let package = Package(
             ]
         ),
         // What a load test measured, with no I/O: latency histograms in HdrHistogram's standard encoding, a
-        // run's results as JSON, runs merged and compared. `portal-links bench` measures and renders.
+        // run's results as JSON, runs merged and compared, the HTML report. `portal-links bench` measures.
         .target(
             name: "PortalLinksBench",
             dependencies: [
+                "PortalLinks",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

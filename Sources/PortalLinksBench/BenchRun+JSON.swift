@@ -13,6 +13,8 @@ extension BenchRun {
             "requests": requests, "requests_per_second": requestsPerSecond.rounded(), "errors": errors,
             "statuses": statuses, "answers": answers,
             "histogram": HistogramText.encode(histogram),
+            "sent_by_kind": sentByKind, "generator_cpu_s": (generatorCPUSeconds * 1_000).rounded() / 1_000,
+            "late_sends": lateSends, "max_send_lag_us": maximumSendLagMicroseconds.rounded(),
         ]
         var latency: [String: Double] = [:]
         for (name, microseconds) in latencies { latency[name.replacingOccurrences(of: ".", with: "_")] = microseconds }
@@ -65,6 +67,10 @@ extension BenchRun {
             }
             return Second(requests: requests, errors: errors, histogram: try decoded(text, "seconds[\(index)].histogram"))
         }
+        sentByKind = (object["sent_by_kind"] as? [String: Int]) ?? [:]
+        generatorCPUSeconds = (object["generator_cpu_s"] as? Double) ?? 0
+        lateSends = (object["late_sends"] as? Int) ?? 0
+        maximumSendLagMicroseconds = (object["max_send_lag_us"] as? Double) ?? 0
         guard UInt64(requests) == histogram.totalCount else {
             throw FormatError(description: "its statuses count \(requests) answers and its histogram \(histogram.totalCount)")
         }

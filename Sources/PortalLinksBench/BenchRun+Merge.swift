@@ -38,6 +38,10 @@ extension BenchRun {
         var merged = BenchRun(parameters: parameters, startedAt: start, durationSeconds: end - start, statuses: statuses,
                               answers: answers, histogram: histogram, seconds: seconds)
         merged.requestsPerSecond = runs.map(\.requestsPerSecond).reduce(0, +)
+        merged.sentByKind = runs.reduce(into: [:]) { $0.merge($1.sentByKind, uniquingKeysWith: +) }
+        merged.generatorCPUSeconds = runs.map(\.generatorCPUSeconds).reduce(0, +)
+        merged.lateSends = runs.map(\.lateSends).reduce(0, +)
+        merged.maximumSendLagMicroseconds = runs.map(\.maximumSendLagMicroseconds).max()!
         return merged
     }
 }

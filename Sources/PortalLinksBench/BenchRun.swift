@@ -64,6 +64,19 @@ public struct BenchRun: Sendable {
     public var seconds: [Second]
     /// Calls per second in total: for merged runs, the sum of each generator's.
     public var requestsPerSecond: Double
+    /// Measured calls sent, by mix kind.
+    public var sentByKind: [String: Int] = [:]
+    /// The generators' own CPU time (user and system) during the run, summed.
+    public var generatorCPUSeconds: Double = 0
+    /// Open loop: calls sent more than a millisecond after their intended time (the generator fell behind its
+    /// schedule), and the latest one's lag.
+    public var lateSends = 0
+    public var maximumSendLagMicroseconds: Double = 0
+
+    /// Open loop and behind schedule: its figures are then not of the offered rate.
+    public var generatorFellBehind: Bool {
+        parameters.rate != nil && lateSends > max(10, requests / 1_000)
+    }
 
     public var requests: Int { statuses.values.reduce(0, +) }
     public var errors: Int { statuses.filter { $0.key != "OK" && $0.key != "HTTP 200" }.values.reduce(0, +) }

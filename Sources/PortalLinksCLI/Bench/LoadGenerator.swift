@@ -17,11 +17,24 @@ struct LoadResult: Sendable {
     var seconds: [BenchRun.Second] = []
     /// When the measured window began, by the wall clock.
     var startedAt: Double = 0
+    /// Measured calls sent, by mix kind.
+    var sentByKind: [String: Int] = [:]
+    /// Measured Verify answers by what they said: `valid` or the reason.
+    var answers: [String: Int] = [:]
+    /// Open loop: measured calls sent more than a millisecond after their intended time, and the latest.
+    var lateSends = 0
+    var maximumSendLag: TimeAmount = .zero
+    /// The generator's own CPU time (user and system) during the run.
+    var cpuSeconds: Double = 0
     var requests: Int { statuses.values.reduce(0, +) }
 
     mutating func merge(_ other: LoadResult) {
         histogram.add(other.histogram)
         statuses.merge(other.statuses, uniquingKeysWith: +)
+        sentByKind.merge(other.sentByKind, uniquingKeysWith: +)
+        answers.merge(other.answers, uniquingKeysWith: +)
+        lateSends += other.lateSends
+        maximumSendLag = max(maximumSendLag, other.maximumSendLag)
     }
 
     mutating func add(seconds other: [BenchRun.Second]) {
@@ -65,6 +78,13 @@ final class LoadGenerator: Sendable {
         remaining = Atomic(plan.requests ?? Int.max)
     }
 
+    /// This process's CPU time so far, user and system.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// Takes one call from the budget; false when it is spent.
     func takeBudget() -> Bool {
         guard plan.requests != nil else { return true }
@@ -89,6 +109,7 @@ final class LoadGenerator: Sendable {
         }
         defer { reporter.cancel() }
         let startedAt = Date().timeIntervalSince1970 + Double((measureFrom - .now()).nanoseconds) / 1e9
+        let cpuBefore = Self.cpuSeconds()
         var tallies: [ObjectIdentifier: SecondTally] = [:]
         for loop in group.makeIterator() { tallies[ObjectIdentifier(loop)] = SecondTally() }
         let results = try await withThrowingTaskGroup(of: LoadResult.self) { [tallies] tasks in
@@ -104,6 +125,7 @@ final class LoadGenerator: Sendable {
         var result = results
         result.elapsed = ContinuousClock.now - start - plan.warmup
         result.startedAt = startedAt
+        result.cpuSeconds = Self.cpuSeconds() - cpuBefore
         for loop in group.makeIterator() {
             let tally = tallies[ObjectIdentifier(loop)]!
             result.add(seconds: try await loop.submit { tally.seconds }.get())
@@ -159,6 +181,13 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private var unfinished: ByteBuffer?
     /// Answers by status code, counted in an array on the hot path (codes 0...16 are gRPC's).
     private var statusCounts = [Int](repeating: 0, count: 17)
+    /// Verify answers by reason's wire value (0 for valid, `VerifyAnswer.unreadable` for neither).
+    private var reasonCounts = [Int](repeating: 0, count: VerifyAnswer.unreadable + 1)
+    /// Measured calls sent, by the index of their kind in the plan.
+    private var sentCounts: [Int]
+    private let payloadKinds: [Int]
+    private var lateSends = 0
+    private var maximumSendLag: TimeAmount = .zero
     private var answeredSinceReport = 0
     /// Open loop: calls due but not yet sent because `depth` are in flight, by intended send time.
     private var backlog: [NIODeadline] = []
@@ -178,6 +207,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         self.generator = generator
         self.tally = tally
         frames = generator.frames
+        payloadKinds = generator.plan.payloadKinds
+        sentCounts = [Int](repeating: 0, count: generator.plan.kinds.count)
         self.next = offset
         self.rate = rate
         self.measureFrom = measureFrom
@@ -204,7 +235,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         // Every answer in this read arrived at this moment.
         let now = NIODeadline.now()
         do {
-            try decoder.consumeFrames(from: &bytes, while: { !stopped }) { header, _ in answered(context, header, at: now) }
+            try decoder.consumeFrames(from: &bytes, while: { !stopped }) { header, payload in answered(context, header, payload, at: now) }
         } catch {
             errorCaught(context: context, error: error)
             return
@@ -212,7 +243,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         if bytes.readableBytes > 0 { unfinished = bytes }
     }
 
-    private func answered(_ context: ChannelHandlerContext, _ header: FrameHeader, at now: NIODeadline) {
+    private func answered(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer, at now: NIODeadline) {
         if header.callID == 0 {
             guard StatusCode(rawValue: header.code) == .ok else {
                 done.fail(BenchError("the server refused the API key (\(StatusCode(rawValue: header.code)))"))
@@ -233,6 +264,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             let latency = UInt64(max(0, (now - intended).nanoseconds))
             _ = result.histogram.record(latency)
             tally.record(latency, second: Int((now - measureFrom).nanoseconds / 1_000_000_000), isError: header.code != StatusCode.ok.rawValue)
+            if header.code == StatusCode.ok.rawValue { reasonCounts[VerifyAnswer.reason(payload)] += 1 }
             if Int(header.code) < statusCounts.count {
                 statusCounts[Int(header.code)] += 1
             } else {
@@ -241,7 +273,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
         answeredSinceReport += 1
         if rate != nil {
-            drainBacklog(context)
+            drainBacklog(context, now: now)
         } else if !generator.plan.batches {
             fill(context, now: now)
         }
@@ -307,7 +339,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             backlog.append(intendedTime(of: scheduled, rate: rate))
             scheduled += 1
         }
-        drainBacklog(context)
+        drainBacklog(context, now: now)
         writeOutgoing(context)
         context.flush()
         finishIfDone(context, now: now)
@@ -325,9 +357,14 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         started + .nanoseconds(Int64(Double(call) * 1_000_000_000 / rate))
     }
 
-    private func drainBacklog(_ context: ChannelHandlerContext) {
+    private func drainBacklog(_ context: ChannelHandlerContext, now: NIODeadline) {
         while !backlog.isEmpty, inFlight.count < generator.plan.depth {
-            send(context, intended: backlog.removeFirst())
+            let intended = backlog.removeFirst()
+            if intended >= measureFrom, now - intended > .milliseconds(1) {
+                lateSends += 1
+                maximumSendLag = max(maximumSendLag, now - intended)
+            }
+            send(context, intended: intended)
         }
     }
 
@@ -337,6 +374,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         inFlight.append(callID, intended)
         if outgoing == nil { outgoing = context.channel.allocator.buffer(capacity: 4_096) }
         frames.write(next % frames.count, callID: callID, to: &outgoing!)
+        if intended >= measureFrom { sentCounts[payloadKinds[next % payloadKinds.count]] += 1 }
         next &+= 1
     }
 
@@ -364,6 +402,10 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         generator.completed.add(answeredSinceReport, ordering: .relaxed)
         answeredSinceReport = 0
         for (code, count) in statusCounts.enumerated() where count > 0 { result.statuses[UInt16(code), default: 0] += count }
+        for (wireValue, count) in reasonCounts.enumerated() where count > 0 { result.answers[VerifyAnswer.name(wireValue), default: 0] += count }
+        for (kind, count) in sentCounts.enumerated() where count > 0 { result.sentByKind[generator.plan.kinds[kind], default: 0] += count }
+        result.lateSends = lateSends
+        result.maximumSendLag = maximumSendLag
         done.succeed(result)
     }
 }

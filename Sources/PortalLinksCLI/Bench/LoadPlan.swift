@@ -21,22 +21,26 @@ struct LoadPlan: Sendable {
     var warmup: Duration
     /// VerifyRequest payloads, in mix order; cycled.
     var payloads: [[UInt8]]
+    /// Each payload's kind, an index into `kinds`.
+    var payloadKinds: [Int] = []
+    /// The mix's kinds (valid, expired, ...), for counting what was sent.
+    var kinds: [String] = []
 
-    /// Builds payloads in proportion to `mix` from the prepared tokens, interleaved.
-    static func payloads(mix: [(String, Int)], tokens: [String: [String]]) -> [[UInt8]] {
-        var pool: [[UInt8]] = []
-        for (kind, share) in mix {
+    /// Builds payloads in proportion to `mix` from the prepared tokens, interleaved, each with its kind.
+    static func payloads(mix: [(String, Int)], tokens: [String: [String]]) -> (payloads: [[UInt8]], kinds: [Int]) {
+        var pool: [(kind: Int, payload: [UInt8])] = []
+        for (kindIndex, (kind, share)) in mix.enumerated() {
             let source = tokens[kind]!
             for index in 0..<(share * 10) {
                 var request = PortalLinks_V1_VerifyRequest()
                 request.token = source[index % source.count]
-                pool.append(try! request.serializedBytes())
+                pool.append((kindIndex, try! request.serializedBytes()))
             }
         }
         // A fixed shuffle, so that kinds interleave and every run sends the same sequence.
         var generator = SplitMix64(seed: 42)
         pool.shuffle(using: &generator)
-        return pool
+        return (pool.map(\.payload), pool.map(\.kind))
     }
 }
 

@@ -24,9 +24,13 @@ struct LoadReport {
             warmupSeconds: Double(plan.warmup.components.seconds) + Double(plan.warmup.components.attoseconds) / 1e18,
             mix: mix, generators: [ProcessInfo.processInfo.hostName], version: PortalLinksCommand.version)
         let statuses = Dictionary(result.statuses.map { (StatusCode(rawValue: $0.key).description, $0.value) }, uniquingKeysWith: +)
-        self.init(run: BenchRun(parameters: parameters, startedAt: result.startedAt, durationSeconds: seconds, statuses: statuses,
-                                histogram: result.histogram, seconds: result.seconds),
-                  signIns: signIns)
+        var run = BenchRun(parameters: parameters, startedAt: result.startedAt, durationSeconds: seconds, statuses: statuses,
+                           answers: result.answers, histogram: result.histogram, seconds: result.seconds)
+        run.sentByKind = result.sentByKind
+        run.generatorCPUSeconds = result.cpuSeconds
+        run.lateSends = result.lateSends
+        run.maximumSendLagMicroseconds = Double(result.maximumSendLag.nanoseconds) / 1_000
+        self.init(run: run, signIns: signIns)
     }
 
     var plan: BenchRun.Parameters { run.parameters }
@@ -45,7 +49,20 @@ struct LoadReport {
             throughput   \(String(format: "%.0f", rate)) requests/s
             latency µs   \(latency)
             errors       \(errorText)
-            """ + (signIns.map { "\n" + $0.text } ?? "")
+            """ + openLoop + (signIns.map { "\n" + $0.text } ?? "")
+    }
+
+    /// Offered against achieved, and a warning when the generator fell behind its own schedule.
+    private var openLoop: String {
+        guard let offered = plan.rate else { return "" }
+        let cores = seconds > 0 ? run.generatorCPUSeconds / seconds : 0
+        var text = "\nopen loop    offered \(Int(offered))/s, achieved \(String(format: "%.0f", rate))/s; generator CPU "
+            + String(format: "%.1f s (%.2f cores)", run.generatorCPUSeconds, cores)
+        if run.generatorFellBehind {
+            text += "\nWARNING      the generator fell behind its schedule: \(run.lateSends) calls sent over 1 ms late (the latest "
+                + String(format: "%.1f ms", run.maximumSendLagMicroseconds / 1_000) + "); the server was not offered the rate asked for"
+        }
+        return text
     }
 
     var json: String {
@@ -62,37 +79,9 @@ struct LoadReport {
         return header.joined(separator: ",") + "\n" + row.joined(separator: ",")
     }
 
-    /// A self-contained page: the figures and a plot of latency against percentile (log scale of 1/(1-p)).
+    /// The self-contained HTML report (docs/load-testing.md).
     var html: String {
-        var points: [(x: Double, y: Double)] = []
-        for value in run.histogram.percentiles(ticksPerHalfDistance: 5) {
-            let percentile = min(value.percentileLevelIteratedTo, 99.9999)
-            points.append((log10(100 / (100 - percentile)), Double(value.value) / 1_000))
-        }
-        let width = 760.0, height = 360.0, margin = 50.0
-        let maxX = max(points.map(\.x).max() ?? 1, 1), maxY = max(points.map(\.y).max() ?? 1, 1)
-        let polyline = points.map { point in
-            String(format: "%.1f,%.1f", margin + point.x / maxX * (width - 2 * margin),
-                   height - margin - point.y / maxY * (height - 2 * margin))
-        }.joined(separator: " ")
-        let ticks = [0.0, 90, 99, 99.9, 99.99].filter { log10(100 / (100 - $0)) <= maxX }.map { percentile -> String in
-            let x = margin + log10(100 / (100 - percentile)) / maxX * (width - 2 * margin)
-            return String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">p%g</text>", x, height - margin + 16, percentile)
-        }.joined()
-        let rows = latencies.map { "<tr><td>\($0.0)</td><td>\(Self.format($0.1)) µs</td></tr>" }.joined()
-        return """
-            <!doctype html><html><head><meta charset="utf-8"><title>PortalLinks verify benchmark</title>
-            <style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>
-            <h1>PortalLinks verify benchmark</h1>
-            <p>\(run.requests) requests in \(String(format: "%.2f", seconds)) s: \(String(format: "%.0f", rate)) requests/s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? ""); mix \(HTMLText.escape(plan.mix)); \(errors) errors.</p>
-            <table>\(rows)</table>
-            <svg width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg">
-            <rect x="0" y="0" width="\(Int(width))" height="\(Int(height))" fill="white" stroke="#ccc"/>
-            <polyline fill="none" stroke="#1f6feb" stroke-width="2" points="\(polyline)"/>
-            \(ticks)
-            <text x="\(Int(margin))" y="20" font-size="12">latency, max \(Self.format(maxY)) µs</text>
-            </svg></body></html>
-            """
+        BenchReport(title: "PortalLinks load test: \(plan.method) on \(plan.target)", entries: [.init(plan.generators.joined(separator: ", "), run)]).html
     }
 
     static func format(_ value: Double) -> String {

@@ -189,10 +189,11 @@ struct BenchRunCommand: AsyncParsableCommand {
         }
         let tokens = prepared.links
         let warmupSeconds = try Self.warmupSeconds(warmup)
+        let pool = LoadPlan.payloads(mix: shares, tokens: tokens)
         let plan = LoadPlan(
             host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
             duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
-            batches: batches, warmup: .seconds(warmupSeconds), payloads: LoadPlan.payloads(mix: shares, tokens: tokens))
+            batches: batches, warmup: .seconds(warmupSeconds), payloads: pool.payloads, payloadKinds: pool.kinds, kinds: shares.map(\.0))
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
         var signInLoad: Task<SignInLoad.Report, Never>?

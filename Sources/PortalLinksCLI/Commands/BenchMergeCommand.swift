@@ -44,13 +44,20 @@ struct BenchMergeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let inputs = try runs.map(BenchRunFiles.read)
         let merged: BenchRun
-        do { merged = try BenchRun.merged(try runs.map(BenchRunFiles.read)) } catch let error as BenchRun.FormatError {
+        do { merged = try BenchRun.merged(inputs) } catch let error as BenchRun.FormatError {
             throw BenchError(error.description)
         }
         let report = LoadReport(run: merged)
         print(format == .json ? report.json : report.text)
-        if let html { try report.html.write(toFile: html, atomically: true, encoding: .utf8) }
+        if let html {
+            // The merge and, beside it, each generator's run.
+            let entries = [BenchReport.Entry("merged", merged)]
+                + zip(runs, inputs).map { path, run in .init("\(run.parameters.generators.joined(separator: ", ")) (\(URL(fileURLWithPath: path).lastPathComponent))", run) }
+            try BenchReport(title: "PortalLinks load test: \(merged.parameters.method) on \(merged.parameters.target), \(inputs.count) runs merged",
+                            entries: entries).html.write(toFile: html, atomically: true, encoding: .utf8)
+        }
     }
 }
 
@@ -73,9 +80,18 @@ struct BenchCompareCommand: AsyncParsableCommand {
     @Option(help: "text or json.")
     var format: BenchMergeCommand.Format = .text
 
+    @Option(help: ArgumentHelp("Also write an HTML report with both runs drawn together.", valueName: "FILE"))
+    var html: String?
+
     func run() async throws {
         let comparison = BenchComparison(baseline: try BenchRunFiles.read(baseline), candidate: try BenchRunFiles.read(candidate))
         print(format == .json ? Self.json(comparison) : Self.text(comparison))
+        if let html {
+            let name = { (path: String) in URL(fileURLWithPath: path).lastPathComponent }
+            try BenchReport(title: "PortalLinks load tests compared: \(name(baseline)) and \(name(candidate))",
+                            entries: [.init("baseline: \(name(baseline))", comparison.baseline), .init("candidate: \(name(candidate))", comparison.candidate)],
+                            comparison: comparison).html.write(toFile: html, atomically: true, encoding: .utf8)
+        }
     }
 
     static func text(_ comparison: BenchComparison) -> String {
