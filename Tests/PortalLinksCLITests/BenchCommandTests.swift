@@ -64,6 +64,33 @@ import FoundationNetworking
         #expect(!FileManager.default.fileExists(atPath: generator.home), "the generator made no home")
     }
 
+    /// Sessions.Verify load: from the home (an account made for the run and removed after it) or from a
+    /// tokens file on a machine without the home; with neither, one error saying where session tokens come from.
+    @Test func sessionsVerifyLoadFromTheHomeOrTheTokensFile() async throws {
+        let staff = CLI(), generator = CLI()
+        defer { staff.remove(); generator.remove() }
+        let key = try await staff.run("callers", "add", "portal", "--scopes", "verify,accounts").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = staff.home + "/tokens.json"
+        #expect(try await staff.run("bench", "tokens", "--out", file, "--count", "5", "--sessions", "2").status == 0)
+        let server = try await RunningServer(staff)
+        defer { server.stop() }
+        let target = "127.0.0.1:\(server.port)"
+        let accountsBefore = try await staff.run("accounts", "list").stdout
+        let fromHome = try #require(try await staff.json(
+            "bench", "--connect", target, "--api-key", key, "--method", "sessions-verify", "-c", "2", "-n", "300", "--warmup", "0s",
+            "--threads", "1", "--format", "json") as? [String: Any])
+        #expect(fromHome["method"] as? String == "Sessions.Verify" && fromHome["requests"] as? Int == 300)
+        #expect((fromHome["answers"] as? [String: Int]) == ["valid": 300], "every session verified valid")
+        #expect(try await staff.run("accounts", "list").stdout == accountsBefore, "the run's own account is gone")
+        let fromFile = try #require(try await generator.json(
+            "bench", "--connect", target, "--api-key", key, "--method", "sessions-verify", "--tokens", file, "-c", "2", "-n", "300",
+            "--warmup", "0s", "--threads", "1", "--format", "json") as? [String: Any])
+        #expect((fromFile["answers"] as? [String: Int]) == ["valid": 300])
+        try await generator.expectOneLineError(["bench", "--connect", target, "--api-key", key, "--method", "sessions-verify", "-n", "10"], status: 1)
+        try await generator.expectOneLineError(["bench", "--connect", target, "--api-key", key, "--method", "sessions-verify",
+                                                "--mix", "valid=50,forged=50", "-n", "10"], status: 2)
+    }
+
     /// What bench merge and bench compare are given may be anything: one line naming the file and what is wrong.
     @Test func mergeAndCompareRefuseWhatIsNotARun() async throws {
         let cli = CLI()

@@ -73,7 +73,7 @@ final class LoadGenerator: Sendable {
 
     init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.plan = plan
-        frames = RequestFrames(method: .linksVerify, payloads: plan.payloads)
+        frames = RequestFrames(method: plan.method, payloads: plan.payloads)
         self.group = group
         remaining = Atomic(plan.requests ?? Int.max)
     }
@@ -402,7 +402,11 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         generator.completed.add(answeredSinceReport, ordering: .relaxed)
         answeredSinceReport = 0
         for (code, count) in statusCounts.enumerated() where count > 0 { result.statuses[UInt16(code), default: 0] += count }
-        for (wireValue, count) in reasonCounts.enumerated() where count > 0 { result.answers[VerifyAnswer.name(wireValue), default: 0] += count }
+        for (slot, count) in reasonCounts.enumerated() where count > 0 {
+            // A SessionVerifyResponse has `valid` as field 1 too, and its reason as text: valid, or not.
+            let name = generator.plan.method == .linksVerify ? VerifyAnswer.name(slot) : slot == 0 ? "valid" : "invalid"
+            result.answers[name, default: 0] += count
+        }
         for (kind, count) in sentCounts.enumerated() where count > 0 { result.sentByKind[generator.plan.kinds[kind], default: 0] += count }
         result.lateSends = lateSends
         result.maximumSendLag = maximumSendLag

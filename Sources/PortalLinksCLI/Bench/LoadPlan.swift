@@ -1,5 +1,6 @@
 import NIOCore
 import PortalLinksMessages
+import PortalLinksWire
 
 /// What `bench --connect` sends: the token mix, pre-encoded, and how hard to push.
 struct LoadPlan: Sendable {
@@ -19,12 +20,23 @@ struct LoadPlan: Sendable {
     /// from its batch's write. Otherwise each answer's slot is refilled at once and timed from that moment.
     var batches = false
     var warmup: Duration
-    /// VerifyRequest payloads, in mix order; cycled.
+    /// The method loaded: Links.Verify, or Sessions.Verify.
+    var method: MethodID = .linksVerify
+    /// The method's request payloads, in mix order; cycled.
     var payloads: [[UInt8]]
     /// Each payload's kind, an index into `kinds`.
     var payloadKinds: [Int] = []
     /// The mix's kinds (valid, expired, ...), for counting what was sent.
     var kinds: [String] = []
+
+    /// Sessions.Verify requests, one per session token, all of one kind.
+    static func sessionPayloads(_ tokens: [String]) -> [[UInt8]] {
+        tokens.map { token in
+            var request = PortalLinks_V1_SessionVerifyRequest()
+            request.token = token
+            return try! request.serializedBytes()
+        }
+    }
 
     /// Builds payloads in proportion to `mix` from the prepared tokens, interleaved, each with its kind.
     static func payloads(mix: [(String, Int)], tokens: [String: [String]]) -> (payloads: [[UInt8]], kinds: [Int]) {

@@ -19,7 +19,7 @@ struct LoadReport {
     init(result: LoadResult, plan: LoadPlan, mix: String, signIns: SignInLoad.Report? = nil) {
         let seconds = Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18
         let parameters = BenchRun.Parameters(
-            target: "\(plan.host):\(plan.port)", transport: "binary", method: "Links.Verify", connections: plan.connections,
+            target: "\(plan.host):\(plan.port)", transport: "binary", method: plan.method.description, connections: plan.connections,
             depth: plan.depth, rate: plan.rate,
             warmupSeconds: Double(plan.warmup.components.seconds) + Double(plan.warmup.components.attoseconds) / 1e18,
             mix: mix, generators: [ProcessInfo.processInfo.hostName], version: PortalLinksCommand.version)

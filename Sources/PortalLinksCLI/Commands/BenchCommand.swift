@@ -74,6 +74,11 @@ struct BenchRunCommand: AsyncParsableCommand {
     @Flag(help: "Closed loop in batches, as redis-benchmark -P does: -P calls written together, the next batch on the event loop's next turn once all their answers are in, each call timed from its batch's write.")
     var batches = false
 
+    @Option(help: "With --connect: links-verify (Links.Verify, with --mix) or sessions-verify (Sessions.Verify of session tokens from --tokens or the home; the key needs the accounts scope).")
+    var method: LoadMethod = .linksVerify
+
+    enum LoadMethod: String, ExpressibleByArgument { case linksVerify = "links-verify", sessionsVerify = "sessions-verify" }
+
     @Option(help: ArgumentHelp("Tokens written by bench tokens: all bench needs from the server's side besides --api-key.", valueName: "FILE"))
     var tokens: String?
 
@@ -116,6 +121,7 @@ struct BenchRunCommand: AsyncParsableCommand {
         if let rps, rps <= 0 { throw ValidationError("--rps must be positive") }
         if batches, rps != nil { throw ValidationError("--batches is a closed loop: give it without --rps") }
         if let signIns, !(0.1...10_000).contains(signIns) { throw ValidationError("--sign-ins takes 0.1 to 10000 per second") }
+        if method == .sessionsVerify, mix != "valid=100" { throw ValidationError("--mix is for links-verify: sessions-verify sends the session tokens it has") }
         _ = try Self.parseMix(mix)
     }
 
@@ -180,20 +186,41 @@ struct BenchRunCommand: AsyncParsableCommand {
             prepared = try BenchTokens.read(from: tokens)
         } else if let installation {
             prepared = try await BenchTokens.fromHome(installation, count: 256)
-        } else {
+        } else if method == .linksVerify {
             prepared = try await BenchTokens.fromServer(host: host, port: port, apiKey: apiKey!, count: 64)
+        } else {
+            prepared = BenchTokens(links: [:], source: "a machine without the server's home or --tokens")
         }
-        try prepared.require(shares.map(\.0))
-        if let valid = prepared.links["valid"]?.first {
-            try await Self.checkTheServerAccepts(valid, host: host, port: port, apiKey: apiKey!)
+        var pool: (payloads: [[UInt8]], kinds: [Int])
+        var kinds = shares.map(\.0)
+        var sessionAccount: String?
+        switch method {
+        case .linksVerify:
+            try prepared.require(shares.map(\.0))
+            if let valid = prepared.links["valid"]?.first {
+                try await Self.checkTheServerAccepts(valid, host: host, port: port, apiKey: apiKey!)
+            }
+            pool = LoadPlan.payloads(mix: shares, tokens: prepared.links)
+        case .sessionsVerify:
+            var sessions = prepared.sessions
+            if sessions.isEmpty, let installation {
+                let account = try await SignInLoad.prepareAccount(installation)
+                sessionAccount = account.email
+                for _ in 0..<8 { sessions.append(try await installation.signIn(email: account.email, password: account.password, caller: installation.actor).token) }
+            }
+            guard !sessions.isEmpty else {
+                throw BenchError("Sessions.Verify load needs session tokens, which \(prepared.source) cannot give: portal-links bench tokens "
+                                 + "(with --sessions) where the server's home is, then --tokens FILE")
+            }
+            pool = (LoadPlan.sessionPayloads(sessions), Array(repeating: 0, count: sessions.count))
+            kinds = ["session"]
         }
-        let tokens = prepared.links
         let warmupSeconds = try Self.warmupSeconds(warmup)
-        let pool = LoadPlan.payloads(mix: shares, tokens: tokens)
         let plan = LoadPlan(
             host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
             duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
-            batches: batches, warmup: .seconds(warmupSeconds), payloads: pool.payloads, payloadKinds: pool.kinds, kinds: shares.map(\.0))
+            batches: batches, warmup: .seconds(warmupSeconds), method: method == .linksVerify ? .linksVerify : .sessionsVerify,
+            payloads: pool.payloads, payloadKinds: pool.kinds, kinds: kinds)
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
         var signInLoad: Task<SignInLoad.Report, Never>?
@@ -212,7 +239,7 @@ struct BenchRunCommand: AsyncParsableCommand {
             let client = try PortalLinksClient(configuration: .init(host: host, port: port, apiKey: apiKey!))
             signInClient = client
             do { _ = try await client.signIn(email: email, password: password) } catch let error as PortalLinksClientError {
-                if let benchAccount { try? await installation?.removeAccount(email: benchAccount) }
+                for account in [benchAccount, sessionAccount].compactMap({ $0 }) { try? await installation?.removeAccount(email: account) }
                 await client.close()
                 throw BenchError("\(host):\(port) refused a sign-in: \(error.message)")
             }
@@ -225,8 +252,8 @@ struct BenchRunCommand: AsyncParsableCommand {
         signInLoad?.cancel()
         let signInReport = await signInLoad?.value
         await signInClient?.close()
-        if let benchAccount { try? await installation?.removeAccount(email: benchAccount) }
-        let report = LoadReport(result: result, plan: plan, mix: shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","),
+        for account in [benchAccount, sessionAccount].compactMap({ $0 }) { try? await installation?.removeAccount(email: account) }
+        let report = LoadReport(result: result, plan: plan, mix: method == .sessionsVerify ? "sessions" : shares.map { "\($0.0)=\($0.1)" }.joined(separator: ","),
                                 signIns: signInReport)
         switch format {
         case .text: print(report.text)
