@@ -17,6 +17,13 @@ public struct BenchComparison: Sendable {
 
         public var ratio: Double { baseline > 0 ? candidate / baseline : .nan }
         public var isWithinSpread: Bool? { spread.map { abs(candidate - baseline) <= $0 } }
+
+        /// "within spread (±s)", "beyond spread (±s)", or "-" when there is no spread to judge by.
+        public var verdict: String {
+            guard let spread, let within = isWithinSpread else { return "-" }
+            let amount = spread >= 100 ? String(format: "%.0f", spread) : String(format: "%.1f", spread)
+            return "\(within ? "within" : "beyond") spread (±\(amount))"
+        }
     }
 
     public let baseline: BenchRun

@@ -83,14 +83,9 @@ public struct BenchReport {
     }
 
     private func comparisonTable(_ comparison: BenchComparison) -> String {
-        var rows = "<h2>Baseline against candidate</h2><table><tr><th></th><th>baseline</th><th>candidate</th><th>ratio</th><th>within the runs' spread</th></tr>"
+        var rows = "<h2>Baseline against candidate</h2><table><tr><th></th><th>baseline</th><th>candidate</th><th>ratio</th><th>against the runs' own spread</th></tr>"
         for row in comparison.rows {
-            let verdict: String
-            switch row.isWithinSpread {
-            case .some(true): verdict = "yes (±\(Self.figure(row.spread!)))"
-            case .some(false): verdict = "<b>no</b> (±\(Self.figure(row.spread!)))"
-            case .none: verdict = "-"
-            }
+            let verdict = row.isWithinSpread == false ? "<b>\(row.verdict)</b>" : row.verdict
             rows += "<tr><td>\(HTMLText.escape(row.name)) \(HTMLText.escape(row.unit))</td><td>\(Self.figure(row.baseline))</td>"
                 + "<td>\(Self.figure(row.candidate))</td><td>\(row.ratio.isNaN ? "-" : String(format: "%.2fx", row.ratio))</td><td>\(verdict)</td></tr>"
         }

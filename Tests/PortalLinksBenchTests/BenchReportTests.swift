@@ -42,7 +42,7 @@ import Testing
         let baseline = Self.run(generator: "a"), candidate = Self.run(generator: "b")
         let html = BenchReport(title: "t", entries: [.init("baseline", baseline), .init("candidate", candidate)],
                                comparison: BenchComparison(baseline: baseline, candidate: candidate)).html
-        #expect(html.contains("Baseline against candidate") && html.contains("within the runs' spread"))
+        #expect(html.contains("Baseline against candidate") && html.contains("against the runs' own spread"))
         #expect(html.components(separatedBy: "<polyline").count - 1 == 8, "two runs in each chart (p50 and p99 each in the third)")
     }
 

@@ -98,14 +98,8 @@ struct BenchCompareCommand: AsyncParsableCommand {
         func figure(_ value: Double) -> String { value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value) }
         var lines = [Self.row("", "baseline", "candidate", "ratio", "")]
         for row in comparison.rows {
-            let verdict: String
-            switch row.isWithinSpread {
-            case .some(true): verdict = "within spread (±\(figure(row.spread!)))"
-            case .some(false): verdict = "beyond spread (±\(figure(row.spread!)))"
-            case .none: verdict = "-"
-            }
             lines.append(Self.row("\(row.name) \(row.unit)", figure(row.baseline), figure(row.candidate),
-                                  row.ratio.isNaN ? "-" : String(format: "%.2fx", row.ratio), verdict))
+                                  row.ratio.isNaN ? "-" : String(format: "%.2fx", row.ratio), row.verdict))
         }
         let describe = { (run: BenchRun) in
             "\(run.requests) calls in \(String(format: "%.1f", run.durationSeconds)) s, \(run.parameters.connections) connections, depth \(run.parameters.depth), "
