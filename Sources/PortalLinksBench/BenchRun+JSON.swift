@@ -10,7 +10,7 @@ extension BenchRun {
             "transport": parameters.transport, "method": parameters.method, "connections": parameters.connections,
             "depth": parameters.depth, "rate": parameters.rate ?? NSNull(), "warmup_s": parameters.warmupSeconds,
             "mix": parameters.mix, "started_at": startedAt, "duration_s": (durationSeconds * 1_000).rounded() / 1_000,
-            "requests": requests, "requests_per_second": requestsPerSecond.rounded(), "errors": errors,
+            "requests": requests, "requests_per_second": (requestsPerSecond * 1_000).rounded() / 1_000, "errors": errors,
             "statuses": statuses, "answers": answers,
             "histogram": HistogramText.encode(histogram),
             "sent_by_kind": sentByKind, "generator_cpu_s": (generatorCPUSeconds * 1_000).rounded() / 1_000,

@@ -10,7 +10,8 @@ import Synchronization
 
 /// What a run measured.
 struct LoadResult: Sendable {
-    var histogram = BenchRun.runHistogram()
+    /// Every measured latency: the run's, gathered from the per-loop tallies (a connection's result has none).
+    var histogram: Histogram<UInt64>?
     var statuses: [UInt16: Int] = [:]
     var elapsed: Duration = .zero
     /// Each second of the measured window, from the per-loop tallies.
@@ -29,7 +30,10 @@ struct LoadResult: Sendable {
     var requests: Int { statuses.values.reduce(0, +) }
 
     mutating func merge(_ other: LoadResult) {
-        histogram.add(other.histogram)
+        if let other = other.histogram {
+            if histogram == nil { histogram = BenchRun.runHistogram() }
+            histogram!.add(other)
+        }
         statuses.merge(other.statuses, uniquingKeysWith: +)
         sentByKind.merge(other.sentByKind, uniquingKeysWith: +)
         answers.merge(other.answers, uniquingKeysWith: +)
@@ -47,12 +51,15 @@ struct LoadResult: Sendable {
     }
 }
 
-/// The answers of each second of the measured window, for the connections of one event loop: one histogram
-/// a second for a loop rather than for each connection. Touched only on its loop.
+/// The latencies of the measured window, whole and by second, for the connections of one event loop: the
+/// histograms are a loop's rather than each connection's (a whole-run histogram is about 220 KB, and a run may
+/// have 10,000 connections). Touched only on its loop.
 final class SecondTally: @unchecked Sendable {
+    private(set) var histogram = BenchRun.runHistogram()
     private(set) var seconds: [BenchRun.Second] = []
 
     func record(_ latency: UInt64, second: Int, isError: Bool) {
+        _ = histogram.record(latency)
         while seconds.count <= second { seconds.append(BenchRun.Second()) }
         seconds[second].requests += 1
         if isError { seconds[second].errors += 1 }
@@ -128,7 +135,9 @@ final class LoadGenerator: Sendable {
         result.cpuSeconds = Self.cpuSeconds() - cpuBefore
         for loop in group.makeIterator() {
             let tally = tallies[ObjectIdentifier(loop)]!
-            result.add(seconds: try await loop.submit { tally.seconds }.get())
+            let (histogram, seconds) = try await loop.submit { (tally.histogram, tally.seconds) }.get()
+            result.merge(LoadResult(histogram: histogram))
+            result.add(seconds: seconds)
         }
         return result
     }
@@ -262,7 +271,6 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         guard let intended = inFlight.remove(header.callID) else { return }
         if intended >= measureFrom {
             let latency = UInt64(max(0, (now - intended).nanoseconds))
-            _ = result.histogram.record(latency)
             tally.record(latency, second: Int((now - measureFrom).nanoseconds / 1_000_000_000), isError: header.code != StatusCode.ok.rawValue)
             if header.code == StatusCode.ok.rawValue { reasonCounts[VerifyAnswer.reason(payload)] += 1 }
             if Int(header.code) < statusCounts.count {

@@ -25,7 +25,7 @@ struct LoadReport {
             mix: mix, generators: [ProcessInfo.processInfo.hostName], version: PortalLinksCommand.version)
         let statuses = Dictionary(result.statuses.map { (StatusCode(rawValue: $0.key).description, $0.value) }, uniquingKeysWith: +)
         var run = BenchRun(parameters: parameters, startedAt: result.startedAt, durationSeconds: seconds, statuses: statuses,
-                           answers: result.answers, histogram: result.histogram, seconds: result.seconds)
+                           answers: result.answers, histogram: result.histogram ?? BenchRun.runHistogram(), seconds: result.seconds)
         run.sentByKind = result.sentByKind
         run.generatorCPUSeconds = result.cpuSeconds
         run.lateSends = result.lateSends
