@@ -30,9 +30,7 @@ extension BenchRun {
             let offset = Int((run.startedAt - start).rounded())
             for (index, second) in run.seconds.enumerated() {
                 while seconds.count <= offset + index { seconds.append(Second()) }
-                seconds[offset + index].requests += second.requests
-                seconds[offset + index].errors += second.errors
-                seconds[offset + index].histogram.add(second.histogram)
+                seconds[offset + index].add(second)
             }
         }
         var merged = BenchRun(parameters: parameters, startedAt: start, durationSeconds: end - start, statuses: statuses,

@@ -48,6 +48,13 @@ public struct BenchRun: Sendable {
             self.errors = errors
             self.histogram = histogram
         }
+
+        /// Adds another generator's or event loop's answers in the same second.
+        public mutating func add(_ other: Second) {
+            requests += other.requests
+            errors += other.errors
+            histogram.add(other.histogram)
+        }
     }
 
     public var parameters: Parameters

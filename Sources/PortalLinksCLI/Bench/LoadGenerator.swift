@@ -44,9 +44,7 @@ struct LoadResult: Sendable {
     mutating func add(seconds other: [BenchRun.Second]) {
         for (index, second) in other.enumerated() {
             while seconds.count <= index { seconds.append(BenchRun.Second()) }
-            seconds[index].requests += second.requests
-            seconds[index].errors += second.errors
-            seconds[index].histogram.add(second.histogram)
+            seconds[index].add(second)
         }
     }
 }
