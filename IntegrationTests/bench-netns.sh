@@ -43,10 +43,10 @@ else
 fi
 echo "bench-netns: $mode"
 
-port=7420 metrics=9420
-[ -z "${in_server[*]}" ] && port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-[ -z "${in_server[*]}" ] && metrics=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${in_server[@]}" "$pl" serve --listen "$address:$port" --metrics "127.0.0.1:$metrics" --http none --log-level warning \
+port=7420 metrics=9420 http=7421
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+[ -z "${in_server[*]}" ] && port=$(free_port) && metrics=$(free_port) && http=$(free_port)
+"${in_server[@]}" "$pl" serve --listen "$address:$port" --metrics "127.0.0.1:$metrics" --http "$address:$http" --log-level warning \
     2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
@@ -57,10 +57,17 @@ for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && 
     --tokens tokens.json -c 4 -n 4000 --warmup 0s --threads 1 --mix valid=70,expired=10,forged=10,malformed=10 --format json \
     >"$work/run.json" 2>"$work/bench.err") || { echo "bench-netns: bench failed: $(cat "$work/bench.err")" >&2; exit 1; }
 metrics_text=$("${in_server[@]}" curl -s "http://127.0.0.1:$metrics/metrics")
+# And the HTTP gateway's forward auth, the way a reverse proxy elsewhere asks it.
+(cd "$work/generator" && env -u PORTAL_LINKS_HOME -u PORTAL_LINKS_STORE -u PORTAL_LINKS_MASTER_KEY HOME="$work/generator" \
+    PORTAL_LINKS_HOME="$work/generator/no-home" "${in_bench[@]}" "$pl" bench --http "http://$address:$http/auth/link" --api-key "$key" \
+    --tokens tokens.json -c 4 -P 2 -n 1000 --warmup 0s --threads 1 --mix valid=70,expired=10,forged=10,malformed=10 --format json \
+    >"$work/http.json" 2>"$work/bench.err") || { echo "bench-netns: bench --http failed: $(cat "$work/bench.err")" >&2; exit 1; }
 
-python3 - "$work/run.json" "$work/generator" <<PY
+python3 - "$work/run.json" "$work/generator" "$work/http.json" <<PY
 import json, os, re, sys
 run = json.load(open(sys.argv[1]))
+http = json.load(open(sys.argv[3]))
+sent = http["sent_by_kind"]
 metrics = """$metrics_text"""
 results = {m.group(1): int(float(m.group(2))) for m in re.finditer(r'portal_links_verify_results_total\{result="([a-z_]+)"\} (\S+)', metrics)}
 checks = [
@@ -70,6 +77,10 @@ checks = [
     (250 <= results.get("expired", 0) <= 550, f"the staff side's expired links were expired at the server: {results}"),
     (250 <= results.get("bad_signature", 0) <= 550 and 150 <= results.get("malformed", 0) <= 550, "forged and malformed too"),
     (2_500 <= results.get("valid", 0) <= 3_200, "and the valid ones valid"),
+    (http["requests"] == 1000 and http["errors"] == 0 and http["target"] == "http://$address:$http/auth/link",
+     f"forward auth through the gateway: {http['requests']} calls to {http['target']}, {http['errors']} errors"),
+    (http["answers"] == {"valid": sent["valid"], "expired": sent["expired"], "bad_signature": sent["forged"], "malformed": sent["malformed"]},
+     f"each kind sent came back as its reason: sent {sent}, answered {http['answers']}"),
 ]
 for ok, what in checks:
     print(f"  {'ok  ' if ok else 'FAIL'} {what}")

@@ -8,9 +8,10 @@ public struct BenchRun: Sendable {
     /// How the run was made: what a reader needs to know who was not there.
     public struct Parameters: Sendable, Codable, Equatable {
         public var target: String
-        /// `binary` (the wire protocol) or `http`.
+        /// `binary` (the wire protocol) or `http` (the gateway).
         public var transport: String
-        /// The call loaded: `Links.Verify`, `Sessions.Verify`, `Accounts.SignIn`, `forward-auth`.
+        /// The call loaded: `Links.Verify`, `Sessions.Verify` (over either transport; Connect JSON over HTTP),
+        /// or `forward auth /auth/link` and `forward auth /auth/session`.
         public var method: String
         public var connections: Int
         public var depth: Int
@@ -86,7 +87,8 @@ public struct BenchRun: Sendable {
     }
 
     public var requests: Int { statuses.values.reduce(0, +) }
-    public var errors: Int { statuses.filter { $0.key != "OK" && $0.key != "HTTP 200" }.values.reduce(0, +) }
+    /// Calls the server did not decide (a failed call, not a "no"), as each second counted them when measured.
+    public var errors: Int { seconds.reduce(0) { $0 + $1.errors } }
 
     public init(parameters: Parameters, startedAt: Double, durationSeconds: Double, statuses: [String: Int],
                 answers: [String: Int] = [:], histogram: Histogram<UInt64>, seconds: [Second]) {

@@ -92,6 +92,58 @@ import FoundationNetworking
     }
 
     /// What bench merge and bench compare are given may be anything: one line naming the file and what is wrong.
+    /// The gateway's doors loaded with the same tokens file from a machine without the home: every answer is
+    /// counted by what it said, so each kind sent comes back as its own reason through Connect JSON and through
+    /// forward auth (whose 401s are answers, not errors), pipelined; a failed call is an error; and a run
+    /// through each door compares with one through the binary door.
+    @Test func theGatewaysDoorsAnswerTheMixAsTheBinaryDoorDoes() async throws {
+        let staff = CLI(), generator = CLI()
+        defer { staff.remove(); generator.remove() }
+        let key = try await staff.run("callers", "add", "loadtest", "--scopes", "verify,accounts").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let verifyOnly = try await staff.run("callers", "add", "verifier", "--scopes", "verify").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = staff.home + "/tokens.json"
+        #expect(try await staff.run("bench", "tokens", "--out", file, "--count", "20", "--sessions", "2").status == 0)
+        let server = try await RunningServer(staff)
+        defer { server.stop() }
+        let gateway = "http://127.0.0.1:\(server.httpPort)"
+        func run(_ arguments: String...) async throws -> [String: Any] {
+            try #require(try await generator.json(["bench"] + arguments + ["--tokens", file, "-c", "2", "-P", "4", "-n", "400",
+                                                                          "--warmup", "0s", "--threads", "1", "--format", "json"]) as? [String: Any])
+        }
+        let mix = "valid=40,expired=20,forged=20,malformed=20"
+        var runs: [String: String] = [:]
+        for (door, url, method) in [("connect", gateway, "Links.Verify"), ("forward-auth", gateway + "/auth/link", "forward auth /auth/link")] {
+            let report = try await run("--http", url, "--api-key", key, "--mix", mix)
+            #expect(report["transport"] as? String == "http" && report["method"] as? String == method && report["target"] as? String == url)
+            #expect(report["requests"] as? Int == 400 && report["errors"] as? Int == 0, "\(door): \(report["statuses"] ?? "")")
+            let sent = try #require(report["sent_by_kind"] as? [String: Int]), answers = try #require(report["answers"] as? [String: Int])
+            #expect(sent.count == 4 && sent.values.reduce(0, +) == 400, "\(door): \(sent)")
+            #expect(answers == ["valid": sent["valid"]!, "expired": sent["expired"]!, "bad_signature": sent["forged"]!, "malformed": sent["malformed"]!],
+                    "\(door): sent \(sent), answered \(answers)")
+            runs[door] = generator.home + "-\(door).json"
+            try BenchRunText.write(report, to: runs[door]!)
+        }
+        for url in [gateway + "/auth/session", gateway] {
+            let report = try await run("--http", url, "--api-key", key, "--method", "sessions-verify")
+            #expect(report["answers"] as? [String: Int] == ["valid": 400], "\(url): \(report["answers"] ?? "")")
+        }
+        // Sessions.Verify needs the accounts scope: each call fails (Connect's permission_denied is HTTP 403).
+        let refused = try await run("--http", gateway, "--api-key", verifyOnly, "--method", "sessions-verify")
+        #expect(refused["errors"] as? Int == 400 && refused["statuses"] as? [String: Int] == ["HTTP 403": 400], "\(refused)")
+        try await generator.expectOneLineError(["bench", "--http", gateway + "/auth/link", "--api-key", "plk_wrong", "--tokens", file, "-n", "10"], status: 1)
+        try await generator.expectOneLineError(["bench", "--http", gateway + "/elsewhere", "--api-key", key, "-n", "10"], status: 2)
+
+        let binary = try await run("--connect", "127.0.0.1:\(server.port)", "--api-key", key, "--mix", mix)
+        let binaryRun = generator.home + "-binary.json"
+        try BenchRunText.write(binary, to: binaryRun)
+        let comparison = try await generator.run("bench", "compare", binaryRun, runs["forward-auth"]!)
+        #expect(comparison.status == 0, "\(comparison.stderr)")
+        #expect(comparison.stdout.contains("Links.Verify over binary") && comparison.stdout.contains("forward auth /auth/link over http"),
+                "\(comparison.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: generator.home), "the generator made no home")
+        for path in Array(runs.values) + [binaryRun] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
     @Test func mergeAndCompareRefuseWhatIsNotARun() async throws {
         let cli = CLI()
         defer { cli.remove() }
@@ -215,3 +267,9 @@ import FoundationNetworking
     }
 }
 
+/// A run's JSON written back to a file, for bench merge and bench compare.
+private enum BenchRunText {
+    static func write(_ report: [String: Any], to path: String) throws {
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: path))
+    }
+}

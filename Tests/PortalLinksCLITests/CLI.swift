@@ -63,7 +63,9 @@ struct CLI {
         return output
     }
 
-    func json(_ arguments: String...) async throws -> Any {
+    func json(_ arguments: String...) async throws -> Any { try await json(arguments) }
+
+    func json(_ arguments: [String]) async throws -> Any {
         let output = try await run(arguments)
         #expect(output.status == 0, "\(arguments): \(output.stderr)")
         return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))

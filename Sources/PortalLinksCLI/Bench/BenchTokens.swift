@@ -60,7 +60,7 @@ struct BenchTokens {
         let missing = kinds.filter { links[$0]?.isEmpty ?? true }
         guard missing.isEmpty else {
             throw BenchError("the mix asks for \(missing.joined(separator: " and ")) links, which \(source) cannot give: "
-                             + "expired links are signed by the staff side (portal-links bench tokens, then --tokens FILE)")
+                             + "portal-links bench tokens, where the server's home is, writes every kind (then --tokens FILE)")
         }
     }
 

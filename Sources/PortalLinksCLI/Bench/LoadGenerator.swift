@@ -73,12 +73,17 @@ final class LoadGenerator: Sendable {
     let completed = Atomic<Int>(0)
     private let remaining: Atomic<Int>
     let group: any EventLoopGroup
-    /// The plan's Verify requests, framed.
-    let frames: RequestFrames
+    /// The plan's requests, encoded once for the door loaded.
+    private let requests: Requests
+
+    private enum Requests {
+        case frames(RequestFrames)
+        case http(HTTPWire.Requests)
+    }
 
     init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.plan = plan
-        frames = RequestFrames(method: plan.method, payloads: plan.payloads)
+        requests = plan.door == .binary ? .frames(RequestFrames(method: plan.method, payloads: plan.payloads)) : .http(HTTPWire.Requests(plan: plan))
         self.group = group
         remaining = Atomic(plan.requests ?? Int.max)
     }
@@ -148,9 +153,16 @@ final class LoadGenerator: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
-                        generator: self, offset: index * 7, rate: perConnectionRate, measureFrom: measureFrom,
-                        stopAt: stopAt, tally: tallies[ObjectIdentifier(channel.eventLoop)]!, done: done))
+                    func add<Wire: LoadWire>(_ wire: Wire) throws {
+                        try Wire.addHandlers(channel.pipeline.syncOperations)
+                        try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
+                            wire: wire, generator: self, offset: index * 7, rate: perConnectionRate, measureFrom: measureFrom,
+                            stopAt: stopAt, tally: tallies[ObjectIdentifier(channel.eventLoop)]!, done: done))
+                    }
+                    switch self.requests {
+                    case .frames(let frames): try add(BinaryWire(frames: frames, apiKey: self.plan.apiKey))
+                    case .http(let requests): try add(HTTPWire(requests))
+                    }
                 }
             }
             .connect(host: plan.host, port: plan.port)
@@ -167,14 +179,14 @@ final class LoadGenerator: Sendable {
     }
 }
 
-/// One connection's share of the load. Runs on its event loop. Like the server, it cuts answers out of each
-/// read itself and takes one clock reading per read, so that the load generator is not what is measured.
-final class LoadConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+/// One connection's share of the load: when each call goes out, and what its answer measured. Runs on its
+/// event loop; its `wire` writes the calls and reads the answers. It takes one clock reading per read, so that
+/// the load generator is not what is measured.
+final class LoadConnectionHandler<Wire: LoadWire>: ChannelInboundHandler {
+    typealias InboundIn = Wire.InboundIn
 
     private let generator: LoadGenerator
-    /// The generator's requests, held here so that sending one takes no reference count.
-    private let frames: RequestFrames
+    private var wire: Wire
     private let rate: Double?
     private let measureFrom: NIODeadline
     private let stopAt: NIODeadline?
@@ -183,11 +195,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private var nextCallID: UInt32 = 1
     /// The calls awaiting an answer and the time each one's latency counts from.
     private var inFlight = InFlightCalls()
-    private let decoder = FrameDecoder(side: .client)
-    /// Bytes of an answer that has not fully arrived yet.
-    private var unfinished: ByteBuffer?
-    /// Answers by status code, counted in an array on the hot path (codes 0...16 are gRPC's).
-    private var statusCounts = [Int](repeating: 0, count: 17)
+    /// Answers by status, counted in an array on the hot path.
+    private var statusCounts = [Int](repeating: 0, count: Wire.statusSlots)
     /// Verify answers by reason's wire value (0 for valid, `VerifyAnswer.unreadable` for neither).
     private var reasonCounts = [Int](repeating: 0, count: VerifyAnswer.unreadable + 1)
     /// Measured calls sent, by the index of their kind in the plan.
@@ -209,12 +218,12 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     /// This loop's answers by second.
     private let tally: SecondTally
 
-    init(generator: LoadGenerator, offset: Int, rate: Double?, measureFrom: NIODeadline, stopAt: NIODeadline?,
+    init(wire: Wire, generator: LoadGenerator, offset: Int, rate: Double?, measureFrom: NIODeadline, stopAt: NIODeadline?,
          tally: SecondTally, done: EventLoopPromise<LoadResult>) {
+        self.wire = wire
         self.generator = generator
         self.tally = tally
-        frames = generator.frames
-        payloadKinds = generator.plan.payloadKinds
+        payloadKinds = generator.plan.tokenKinds
         sentCounts = [Int](repeating: 0, count: generator.plan.kinds.count)
         self.next = offset
         self.rate = rate
@@ -224,57 +233,60 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var hello = PortalLinks_V1_HelloRequest()
-        hello.apiKey = generator.plan.apiKey
-        let payload: [UInt8] = try! hello.serializedBytes()
-        write(context, method: .authHello, callID: 0, payload: payload)
-        writeOutgoing(context)
-        context.flush()
+        if wire.greet(context) {
+            wire.writeQueued(context)
+            context.flush()
+        } else {
+            begin(context, now: .now())
+        }
+    }
+
+    /// The load starts: at once, or once the greeting was answered.
+    private func begin(_ context: ChannelHandlerContext, now: NIODeadline) {
+        started = now
+        if rate != nil {
+            tick(context)
+        } else {
+            fill(context, now: now)
+            wire.writeQueued(context)
+            context.flush()
+            finishIfDone(context, now: now)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var earlier = unfinished {
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
-        unfinished = nil
+        guard !stopped else { return }
         // Every answer in this read arrived at this moment.
         let now = NIODeadline.now()
         do {
-            try decoder.consumeFrames(from: &bytes, while: { !stopped }) { header, payload in answered(context, header, payload, at: now) }
+            try wire.read(unwrapInboundIn(data)) { answer in
+                answered(context, answer, at: now)
+                return !stopped
+            }
         } catch {
             errorCaught(context: context, error: error)
-            return
         }
-        if bytes.readableBytes > 0 { unfinished = bytes }
     }
 
-    private func answered(_ context: ChannelHandlerContext, _ header: FrameHeader, _ payload: UnsafeRawBufferPointer, at now: NIODeadline) {
-        if header.callID == 0 {
-            guard StatusCode(rawValue: header.code) == .ok else {
-                done.fail(BenchError("the server refused the API key (\(StatusCode(rawValue: header.code)))"))
+    private func answered(_ context: ChannelHandlerContext, _ answer: WireAnswer, at now: NIODeadline) {
+        if answer.callID == 0 {
+            guard answer.decided else {
+                done.fail(BenchError("the server refused the API key (\(StatusCode(rawValue: answer.status)))"))
                 stopped = true
                 return
             }
-            started = now
-            if rate != nil {
-                tick(context)
-            } else {
-                fill(context, now: now)
-                finishIfDone(context, now: now)
-            }
+            begin(context, now: now)
             return
         }
-        guard let intended = inFlight.remove(header.callID) else { return }
+        guard let intended = inFlight.remove(answer.callID) else { return }
         if intended >= measureFrom {
             let latency = UInt64(max(0, (now - intended).nanoseconds))
-            tally.record(latency, second: Int((now - measureFrom).nanoseconds / 1_000_000_000), isError: header.code != StatusCode.ok.rawValue)
-            if header.code == StatusCode.ok.rawValue { reasonCounts[VerifyAnswer.reason(payload)] += 1 }
-            if Int(header.code) < statusCounts.count {
-                statusCounts[Int(header.code)] += 1
+            tally.record(latency, second: Int((now - measureFrom).nanoseconds / 1_000_000_000), isError: !answer.decided)
+            if answer.decided { reasonCounts[answer.reason] += 1 }
+            if Int(answer.status) < statusCounts.count {
+                statusCounts[Int(answer.status)] += 1
             } else {
-                result.statuses[header.code, default: 0] += 1
+                result.statuses[answer.status, default: 0] += 1
             }
         }
         answeredSinceReport += 1
@@ -289,7 +301,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         generator.completed.add(answeredSinceReport, ordering: .relaxed)
         answeredSinceReport = 0
-        writeOutgoing(context)
+        wire.writeQueued(context)
         context.flush()
         if generator.plan.batches, rate == nil, inFlight.isEmpty, !stopped, !batchPending {
             // The next batch goes out on the loop's next turn, after the other connections' reads, and its
@@ -302,7 +314,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 guard !handler.stopped else { return }
                 let now = NIODeadline.now()
                 handler.fill(context, now: now)
-                handler.writeOutgoing(context)
+                handler.wire.writeQueued(context)
                 context.flush()
                 handler.finishIfDone(context, now: now)
             }
@@ -346,7 +358,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             scheduled += 1
         }
         drainBacklog(context, now: now)
-        writeOutgoing(context)
+        wire.writeQueued(context)
         context.flush()
         finishIfDone(context, now: now)
         guard !stopped, !shouldStop(now), generator.hasBudget || inWarmup(now) else { return }
@@ -357,7 +369,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         ticker = context.eventLoop.scheduleTask(deadline: next) { bound.value.0.tick(bound.value.1) }
     }
 
-    private static let minimumTick = TimeAmount.microseconds(20)
+    private static var minimumTick: TimeAmount { .microseconds(20) }
 
     private func intendedTime(of call: Int, rate: Double) -> NIODeadline {
         started + .nanoseconds(Int64(Double(call) * 1_000_000_000 / rate))
@@ -378,26 +390,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         let callID = nextCallID
         nextCallID = nextCallID == UInt32.max ? 1 : nextCallID + 1
         inFlight.append(callID, intended)
-        if outgoing == nil { outgoing = context.channel.allocator.buffer(capacity: 4_096) }
-        frames.write(next % frames.count, callID: callID, to: &outgoing!)
+        wire.write(next % wire.requestCount, callID: callID, context)
         if intended >= measureFrom { sentCounts[payloadKinds[next % payloadKinds.count]] += 1 }
         next &+= 1
-    }
-
-    /// Requests gathered for one write: a pipelined batch goes out as one buffer, so that the load generator
-    /// spends its time on the calls and not on per-call pipeline traversals.
-    private var outgoing: ByteBuffer?
-
-    private func write(_ context: ChannelHandlerContext, method: MethodID, callID: UInt32, payload: [UInt8]) {
-        if outgoing == nil { outgoing = context.channel.allocator.buffer(capacity: 4_096) }
-        outgoing!.writeMultipleIntegers(FrameHeader.requestVersion, UInt8(0), method.rawValue, callID, UInt32(0), UInt32(payload.count))
-        outgoing!.writeBytes(payload)
-    }
-
-    private func writeOutgoing(_ context: ChannelHandlerContext) {
-        guard let buffer = outgoing else { return }
-        outgoing = nil
-        context.write(NIOAny(buffer), promise: nil)
     }
 
     private func finishIfDone(_ context: ChannelHandlerContext, now: NIODeadline) {

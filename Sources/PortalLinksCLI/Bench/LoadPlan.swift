@@ -1,12 +1,24 @@
 import NIOCore
 import PortalLinksMessages
 import PortalLinksWire
+import SwiftProtobuf
 
-/// What `bench --connect` sends: the token mix, pre-encoded, and how hard to push.
+/// What `bench --connect` and `bench --http` send: the token mix, the door it goes through, and how hard to push.
 struct LoadPlan: Sendable {
     var host: String
     var port: Int
     var apiKey: String
+    /// The door loaded: the binary protocol, or the HTTP gateway.
+    var door: Door = .binary
+
+    enum Door: Sendable, Equatable {
+        case binary
+        /// `method` as Connect JSON: `POST /portal_links.v1.Links/Verify`.
+        case connect
+        /// Forward auth at this path, `/auth/link` or `/auth/session`, as a reverse proxy asks it.
+        case forwardAuth(path: String)
+    }
+
     var connections: Int
     /// Calls in flight per connection (closed loop), or at most in flight (open loop).
     var depth: Int
@@ -22,37 +34,60 @@ struct LoadPlan: Sendable {
     var warmup: Duration
     /// The method loaded: Links.Verify, or Sessions.Verify.
     var method: MethodID = .linksVerify
-    /// The method's request payloads, in mix order; cycled.
-    var payloads: [[UInt8]]
-    /// Each payload's kind, an index into `kinds`.
-    var payloadKinds: [Int] = []
+    /// The tokens sent, in mix order; cycled.
+    var tokens: [String]
+    /// Each token's kind, an index into `kinds`.
+    var tokenKinds: [Int] = []
     /// The mix's kinds (valid, expired, ...), for counting what was sent.
     var kinds: [String] = []
 
-    /// Sessions.Verify requests, one per session token, all of one kind.
-    static func sessionPayloads(_ tokens: [String]) -> [[UInt8]] {
-        tokens.map { token in
+    /// The binary protocol's request payloads, one per token.
+    var payloads: [[UInt8]] { tokens.map { request(carrying: $0) } }
+
+    /// The request of `method` that carries `token`: protobuf, or proto3 JSON (Connect's JSON codec).
+    func request(carrying token: String, json: Bool = false) -> [UInt8] {
+        func encoded(_ message: some SwiftProtobuf.Message) -> [UInt8] {
+            json ? try! message.jsonUTF8Bytes() : try! message.serializedBytes()
+        }
+        switch method {
+        case .sessionsVerify:
             var request = PortalLinks_V1_SessionVerifyRequest()
             request.token = token
-            return try! request.serializedBytes()
+            return encoded(request)
+        default:
+            var request = PortalLinks_V1_VerifyRequest()
+            request.token = token
+            return encoded(request)
         }
     }
 
-    /// Builds payloads in proportion to `mix` from the prepared tokens, interleaved, each with its kind.
-    static func payloads(mix: [(String, Int)], tokens: [String: [String]]) -> (payloads: [[UInt8]], kinds: [Int]) {
-        var pool: [(kind: Int, payload: [UInt8])] = []
+    /// What was loaded, as the report names it: `HOST:PORT`, or the gateway's URL.
+    var targetName: String {
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        switch door {
+        case .binary: return authority
+        case .connect: return "http://\(authority)"
+        case .forwardAuth(let path): return "http://\(authority)\(path)"
+        }
+    }
+
+    /// What the run is called in its report: the method, and for forward auth the path.
+    var methodName: String {
+        if case .forwardAuth(let path) = door { return "forward auth \(path)" }
+        return method.description
+    }
+
+    /// Tokens in proportion to `mix` from the prepared ones, interleaved, each with its kind.
+    static func tokens(mix: [(String, Int)], from prepared: [String: [String]]) -> (tokens: [String], kinds: [Int]) {
+        var pool: [(kind: Int, token: String)] = []
         for (kindIndex, (kind, share)) in mix.enumerated() {
-            let source = tokens[kind]!
-            for index in 0..<(share * 10) {
-                var request = PortalLinks_V1_VerifyRequest()
-                request.token = source[index % source.count]
-                pool.append((kindIndex, try! request.serializedBytes()))
-            }
+            let source = prepared[kind]!
+            for index in 0..<(share * 10) { pool.append((kindIndex, source[index % source.count])) }
         }
         // A fixed shuffle, so that kinds interleave and every run sends the same sequence.
         var generator = SplitMix64(seed: 42)
         pool.shuffle(using: &generator)
-        return (pool.map(\.payload), pool.map(\.kind))
+        return (pool.map(\.token), pool.map(\.kind))
     }
 }
 

@@ -19,11 +19,13 @@ struct LoadReport {
     init(result: LoadResult, plan: LoadPlan, mix: String, signIns: SignInLoad.Report? = nil) {
         let seconds = Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18
         let parameters = BenchRun.Parameters(
-            target: "\(plan.host):\(plan.port)", transport: "binary", method: plan.method.description, connections: plan.connections,
+            target: plan.targetName, transport: plan.door == .binary ? "binary" : "http", method: plan.methodName, connections: plan.connections,
             depth: plan.depth, rate: plan.rate,
             warmupSeconds: Double(plan.warmup.components.seconds) + Double(plan.warmup.components.attoseconds) / 1e18,
             mix: mix, generators: [ProcessInfo.processInfo.hostName], version: PortalLinksCommand.version)
-        let statuses = Dictionary(result.statuses.map { (StatusCode(rawValue: $0.key).description, $0.value) }, uniquingKeysWith: +)
+        let statuses = Dictionary(result.statuses.map { status, count in
+            (plan.door == .binary ? StatusCode(rawValue: status).description : "HTTP \(status)", count)
+        }, uniquingKeysWith: +)
         var run = BenchRun(parameters: parameters, startedAt: result.startedAt, durationSeconds: seconds, statuses: statuses,
                            answers: result.answers, histogram: result.histogram ?? BenchRun.runHistogram(), seconds: result.seconds)
         run.sentByKind = result.sentByKind
@@ -42,7 +44,8 @@ struct LoadReport {
 
     var text: String {
         let latency = latencies.map { "\($0.0) \(Self.format($0.1))" }.joined(separator: "  ")
-        let errorText = errors == 0 ? "none" : statuses.filter { $0.0 != "OK" }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        // Errors are calls the server did not decide; forward auth's 401s that say why are decided answers.
+        let errorText = errors == 0 ? "none" : "\(errors) (statuses: " + statuses.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")"
         return """
             requests     \(run.requests) in \(String(format: "%.2f", seconds)) s over \(plan.connections) connections, depth \(plan.depth)\(plan.rate.map { ", open loop at \(Int($0))/s" } ?? "")\(plan.generators.count > 1 ? " from \(plan.generators.count) generators" : "")
             mix          \(TerminalText.field(plan.mix))

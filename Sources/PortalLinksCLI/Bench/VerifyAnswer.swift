@@ -25,7 +25,7 @@ enum VerifyAnswer {
             switch key & 7 {
             case 0:
                 guard let value = varint() else { return unreadable }
-                if key >> 3 == 7 { return value > 0 && value < UInt64(unreadable) ? Int(value) : unreadable }
+                if key >> 3 == 7 { return value < UInt64(unreadable) ? slot(wireValue: Int(value)) : unreadable }
                 if key >> 3 == 1 { valid = value != 0 }
             case 2:
                 guard let length = varint(), length <= UInt64(payload.count - position) else { return unreadable }
@@ -35,6 +35,11 @@ enum VerifyAnswer {
             }
         }
         return valid ? 0 : unreadable
+    }
+
+    /// A reason's count slot: its wire value when known, else `unreadable`.
+    static func slot(wireValue: Int) -> Int {
+        wireValue > 0 && wireValue < unreadable ? wireValue : unreadable
     }
 
     static func name(_ slot: Int) -> String {

@@ -26,7 +26,10 @@ struct BenchRunCommand: AsyncParsableCommand {
             1,000,000 revoked links, issue, the memory each revoked link costs, and the bare HMAC-SHA256 check \
             that every verify contains. Build with -c release (make bench) for meaningful figures. Every \
             verification is checked, so a bench that reports figures also verified every token it timed.
-            --connect hammers a server's Links.Verify. It prepares its tokens before timing starts: from --tokens \
+            --connect hammers a server's Links.Verify; --http loads the HTTP gateway with the same tokens and \
+            schedule: http://HOST:PORT for Connect JSON calls of --method, http://HOST:PORT/auth/link (or \
+            /auth/session) for forward auth as a reverse proxy asks it, so that the doors compare side by side \
+            (bench compare). The binary door loads --connect. It prepares its tokens before timing starts: from --tokens \
             FILE (written by bench tokens where the server's home is, for a generator anywhere else), else with \
             the home's keys when there is one (valid links for the client portal-links-bench, issued for an hour, \
             expired ones, forged ones with a flipped tag bit, malformed ones), else by asking the server for valid \
@@ -53,6 +56,9 @@ struct BenchRunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The server to load.", valueName: "HOST:PORT"))
     var connect: String?
 
+    @Option(help: ArgumentHelp("The HTTP gateway to load: http://HOST:PORT (Connect JSON), or http://HOST:PORT/auth/link or /auth/session (forward auth).", valueName: "URL"))
+    var http: String?
+
     @Option(name: .customLong("api-key"), help: ArgumentHelp("A caller's API key with the verify scope.", valueName: "KEY"))
     var apiKey: String?
 
@@ -74,8 +80,8 @@ struct BenchRunCommand: AsyncParsableCommand {
     @Flag(help: "Closed loop in batches, as redis-benchmark -P does: -P calls written together, the next batch on the event loop's next turn once all their answers are in, each call timed from its batch's write.")
     var batches = false
 
-    @Option(help: "With --connect: links-verify (Links.Verify, with --mix) or sessions-verify (Sessions.Verify of session tokens from --tokens or the home; the key needs the accounts scope).")
-    var method: LoadMethod = .linksVerify
+    @Option(help: "links-verify (Links.Verify, with --mix; the default) or sessions-verify (Sessions.Verify of session tokens from --tokens or the home; the key needs the accounts scope). With --http, a forward-auth path says it.")
+    var method: LoadMethod?
 
     enum LoadMethod: String, ExpressibleByArgument { case linksVerify = "links-verify", sessionsVerify = "sessions-verify" }
 
@@ -106,13 +112,15 @@ struct BenchRunCommand: AsyncParsableCommand {
     enum OutputFormat: String, ExpressibleByArgument { case text, json, csv }
 
     func validate() throws {
-        guard inProcess != (connect != nil) else { throw ValidationError("give either --in-process or --connect HOST:PORT") }
+        guard [inProcess, connect != nil, http != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --in-process, --connect HOST:PORT or --http URL")
+        }
         if inProcess {
             guard (1_000...100_000_000).contains(iterations) else { throw ValidationError("--iterations takes 1000 to 100000000") }
             return
         }
-        _ = try ServeCommand.parseListen(connect!)
-        guard apiKey != nil else { throw ValidationError("--connect needs --api-key KEY (a caller with the verify scope)") }
+        _ = try target()
+        guard apiKey != nil else { throw ValidationError("\(connect != nil ? "--connect" : "--http") needs --api-key KEY (a caller with the verify scope)") }
         guard (n == nil) != (z == nil) else { throw ValidationError("give either -n REQUESTS or -z DURATION") }
         if let n, n < 1 { throw ValidationError("-n must be positive") }
         if let z { _ = try Arguments.duration(z, option: "-z") }
@@ -121,11 +129,53 @@ struct BenchRunCommand: AsyncParsableCommand {
         if let rps, rps <= 0 { throw ValidationError("--rps must be positive") }
         if batches, rps != nil { throw ValidationError("--batches is a closed loop: give it without --rps") }
         if let signIns, !(0.1...10_000).contains(signIns) { throw ValidationError("--sign-ins takes 0.1 to 10000 per second") }
-        if method == .sessionsVerify, mix != "valid=100" { throw ValidationError("--mix is for links-verify: sessions-verify sends the session tokens it has") }
+        if try target().method == .sessionsVerify, mix != "valid=100" {
+            throw ValidationError("--mix is for links-verify: sessions-verify sends the session tokens it has")
+        }
+        if http != nil, signIns != nil { throw ValidationError("--sign-ins goes over the binary protocol: give it with --connect") }
         _ = try Self.parseMix(mix)
     }
 
     static let kinds = ["valid", "expired", "forged", "malformed"]
+
+    /// Where the load goes, through which door, and the method loaded.
+    private func target() throws -> (host: String, port: Int, door: LoadPlan.Door, method: LoadMethod) {
+        if let connect {
+            let (host, port) = try ServeCommand.parseListen(connect, option: "--connect")
+            return (host, port, .binary, method ?? .linksVerify)
+        }
+        let (host, port, door) = try Self.parseHTTP(http!)
+        switch door {
+        case .forwardAuth(let path):
+            let implied: LoadMethod = path == "/auth/session" ? .sessionsVerify : .linksVerify
+            if let method, method != implied { throw ValidationError("--http \(path) is forward auth of \(implied.rawValue == "links-verify" ? "links" : "sessions"): leave out --method \(method.rawValue)") }
+            return (host, port, door, implied)
+        default:
+            return (host, port, door, method ?? .linksVerify)
+        }
+    }
+
+    /// `http://HOST[:PORT][/auth/link | /auth/session]`: the gateway's Connect JSON calls, or forward auth.
+    static func parseHTTP(_ text: String) throws -> (host: String, port: Int, door: LoadPlan.Door) {
+        let usage = "--http takes http://HOST:PORT for Connect JSON calls, or http://HOST:PORT/auth/link or /auth/session for forward auth"
+        if text.lowercased().hasPrefix("https://") {
+            throw ValidationError("--http: bench speaks plain HTTP; load a plain-text listener (http://), such as the gateway behind its TLS proxy")
+        }
+        guard text.lowercased().hasPrefix("http://") else { throw ValidationError(usage) }
+        let rest = text.dropFirst("http://".count)
+        let authority = String(rest.prefix { $0 != "/" })
+        let path = String(rest.dropFirst(authority.count))
+        let door: LoadPlan.Door
+        switch path {
+        case "", "/": door = .connect
+        case "/auth/link", "/auth/session": door = .forwardAuth(path: path)
+        default: throw ValidationError(usage)
+        }
+        // A colon after any IPv6 bracket starts the port; without one, HTTP's port.
+        let hasPort = authority.lastIndex(of: ":").map { colon in authority.lastIndex(of: "]").map { $0 < colon } ?? true } ?? false
+        let (host, port) = try ServeCommand.parseListen(hasPort ? authority : authority + ":80", option: "--http")
+        return (host, port, door)
+    }
 
     /// One call before the load: a server with other keys would answer every call unknown_key (and reload
     /// its ring for each), which is not the load anyone meant to measure.
@@ -143,6 +193,22 @@ struct BenchRunCommand: AsyncParsableCommand {
             throw BenchError("\(host):\(port) does not accept these links (\(VerifyReason(wireValue: answer.reason.rawValue)?.rawValue ?? "invalid")): run bench with the "
                              + "server's home (--home or PORTAL_LINKS_HOME) or with --tokens FILE written there by bench tokens")
         }
+    }
+
+    /// The same through the gateway: one call of the plan's door, which must come back valid.
+    static func checkTheGatewayAccepts(_ plan: LoadPlan, valid token: String) async throws {
+        var probe = plan
+        (probe.connections, probe.depth, probe.requests, probe.duration, probe.rate, probe.batches, probe.warmup) = (1, 1, 1, nil, nil, false, .zero)
+        (probe.tokens, probe.tokenKinds, probe.kinds) = ([token], [0], ["valid"])
+        let result = try await LoadGenerator(plan: probe).run { _, _ in }
+        guard result.answers["valid"] != 1 else { return }
+        let target = plan.targetName
+        guard let answer = result.answers.keys.first else {
+            let status = result.statuses.keys.first.map { "HTTP \($0)" } ?? "no answer"
+            throw BenchError("\(target) refused the first call (\(status)): is --api-key a caller with the verify scope?")
+        }
+        throw BenchError("\(target) does not accept these links (\(answer)): run bench with the server's home (--home or "
+                         + "PORTAL_LINKS_HOME) or with --tokens FILE written there by bench tokens")
     }
 
     /// The installation whose home this is, or nil on a machine without one (a load generator elsewhere).
@@ -178,7 +244,7 @@ struct BenchRunCommand: AsyncParsableCommand {
             }
             return
         }
-        let (host, port) = try ServeCommand.parseListen(connect!)
+        let (host, port, door, method) = try target()
         let shares = try Self.parseMix(mix)
         let installation = tokens == nil ? try await homeIfAny() : nil
         let prepared: BenchTokens
@@ -186,21 +252,23 @@ struct BenchRunCommand: AsyncParsableCommand {
             prepared = try BenchTokens.read(from: tokens)
         } else if let installation {
             prepared = try await BenchTokens.fromHome(installation, count: 256)
-        } else if method == .linksVerify {
+        } else if method == .linksVerify, door == .binary {
             prepared = try await BenchTokens.fromServer(host: host, port: port, apiKey: apiKey!, count: 64)
+        } else if door != .binary {
+            prepared = BenchTokens(links: [:], source: "the gateway (bench asks for links over the binary port, with --connect)")
         } else {
             prepared = BenchTokens(links: [:], source: "a machine without the server's home or --tokens")
         }
-        var pool: (payloads: [[UInt8]], kinds: [Int])
+        var pool: (tokens: [String], kinds: [Int])
         var kinds = shares.map(\.0)
         var sessionAccount: String?
         switch method {
         case .linksVerify:
             try prepared.require(shares.map(\.0))
-            if let valid = prepared.links["valid"]?.first {
+            if let valid = prepared.links["valid"]?.first, door == .binary {
                 try await Self.checkTheServerAccepts(valid, host: host, port: port, apiKey: apiKey!)
             }
-            pool = LoadPlan.payloads(mix: shares, tokens: prepared.links)
+            pool = LoadPlan.tokens(mix: shares, from: prepared.links)
         case .sessionsVerify:
             var sessions = prepared.sessions
             if sessions.isEmpty, let installation {
@@ -212,15 +280,18 @@ struct BenchRunCommand: AsyncParsableCommand {
                 throw BenchError("Sessions.Verify load needs session tokens, which \(prepared.source) cannot give: portal-links bench tokens "
                                  + "(with --sessions) where the server's home is, then --tokens FILE")
             }
-            pool = (LoadPlan.sessionPayloads(sessions), Array(repeating: 0, count: sessions.count))
+            pool = (sessions, Array(repeating: 0, count: sessions.count))
             kinds = ["session"]
         }
         let warmupSeconds = try Self.warmupSeconds(warmup)
         let plan = LoadPlan(
-            host: host, port: port, apiKey: apiKey!, connections: c, depth: depth, requests: n,
+            host: host, port: port, apiKey: apiKey!, door: door, connections: c, depth: depth, requests: n,
             duration: try z.map { .seconds(try Arguments.duration($0, option: "-z")) }, rate: rps,
             batches: batches, warmup: .seconds(warmupSeconds), method: method == .linksVerify ? .linksVerify : .sessionsVerify,
-            payloads: pool.payloads, payloadKinds: pool.kinds, kinds: kinds)
+            tokens: pool.tokens, tokenKinds: pool.kinds, kinds: kinds)
+        if door != .binary, method == .linksVerify, prepared.links["valid"]?.isEmpty == false {
+            try await Self.checkTheGatewayAccepts(plan, valid: prepared.links["valid"]![0])
+        }
         let generator = LoadGenerator(plan: plan, group: threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
             ?? MultiThreadedEventLoopGroup.singleton)
         var signInLoad: Task<SignInLoad.Report, Never>?

@@ -102,7 +102,8 @@ struct BenchCompareCommand: AsyncParsableCommand {
                                   row.ratio.isNaN ? "-" : String(format: "%.2fx", row.ratio), row.verdict))
         }
         let describe = { (run: BenchRun) in
-            "\(run.requests) calls in \(String(format: "%.1f", run.durationSeconds)) s, \(run.parameters.connections) connections, depth \(run.parameters.depth), "
+            TerminalText.field("\(run.parameters.method) over \(run.parameters.transport) to \(run.parameters.target): ")
+                + "\(run.requests) calls in \(String(format: "%.1f", run.durationSeconds)) s, \(run.parameters.connections) connections, depth \(run.parameters.depth), "
                 + "from \(run.parameters.generators.map { TerminalText.field($0) }.joined(separator: ", "))"
         }
         return lines.joined(separator: "\n") + "\nbaseline:  \(describe(comparison.baseline))\ncandidate: \(describe(comparison.candidate))"
