@@ -49,7 +49,7 @@ public struct BenchReport {
         if let comparison { page += comparisonTable(comparison) }
         page += "<figure>" + spectrum.svg + "<figcaption>Latency at each percentile, from each call's intended send time. "
             + "The horizontal axis is HdrHistogram's: each step right is ten times rarer (p99 is 1 call in 100, p99.9 1 in 1,000).</figcaption></figure>\n"
-        page += "<figure>" + throughput.svg + "<figcaption>Answers in each second of the measured window: warm-up, stalls and pauses show here.</figcaption></figure>\n"
+        page += "<figure>" + throughput.svg + "<figcaption>Answers in each whole second of the measured window: stalls and pauses show here.</figcaption></figure>\n"
         page += "<figure>" + perSecondLatency.svg + "<figcaption>p50 (solid) and p99 (dashed) of the answers in each second.</figcaption></figure>\n"
         page += percentileTable + resultTables + parameterTable
         return page + "</body></html>\n"
@@ -108,9 +108,15 @@ public struct BenchReport {
     }
 
     private var secondTicks: [(value: Double, label: String)] {
-        let longest = entries.map(\.run.seconds.count).max() ?? 1
+        let longest = entries.map { Self.drawnSeconds($0.run).count }.max() ?? 1
         let step = max(1, SVGChart.niceTicks(upTo: Double(longest)).dropFirst().first.map { Int($0) } ?? 1)
         return stride(from: 0, through: max(longest, 1), by: step).map { (Double($0), "\($0)") }
+    }
+
+    /// The whole seconds of the measured window. The answers to calls still in flight when it closed fall into a
+    /// last, partial second, which drawn as a rate would look like a stall; they are in every total.
+    static func drawnSeconds(_ run: BenchRun) -> ArraySlice<BenchRun.Second> {
+        run.seconds.prefix(max(1, Int((run.durationSeconds + 0.05).rounded(.down))))
     }
 
     private var throughput: SVGChart {
@@ -118,7 +124,7 @@ public struct BenchReport {
                  xTicks: secondTicks,
                  series: entries.enumerated().map { index, entry in
                      .init(label: entry.label, color: Self.colors[index % Self.colors.count],
-                           points: entry.run.seconds.enumerated().map { (Double($0.offset) + 0.5, Double($0.element.requests)) })
+                           points: Self.drawnSeconds(entry.run).enumerated().map { (Double($0.offset) + 0.5, Double($0.element.requests)) })
                  })
     }
 
@@ -126,7 +132,7 @@ public struct BenchReport {
         SVGChart(title: "p50 and p99, each second", xTitle: "second of the measured window", yTitle: "latency (µs)",
                  xTicks: secondTicks,
                  series: entries.enumerated().flatMap { index, entry -> [SVGChart.Series] in
-                     let seconds = entry.run.seconds.enumerated().filter { $0.element.histogram.totalCount > 0 }
+                     let seconds = Self.drawnSeconds(entry.run).enumerated().filter { $0.element.histogram.totalCount > 0 }
                      let color = Self.colors[index % Self.colors.count]
                      return [
                          .init(label: "\(entry.label) p50", color: color,

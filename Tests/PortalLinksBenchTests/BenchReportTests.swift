@@ -38,6 +38,20 @@ import Testing
         #expect(behind.contains("cores of CPU"))
     }
 
+    /// Answers to calls in flight when a 5 s window closed land in a sixth, partial second: drawn as a rate it
+    /// would look like a stall, so the charts draw whole seconds only (the totals keep every answer).
+    @Test func theChartsDrawWholeSecondsOnly() {
+        var run = Self.run(generator: "a")
+        run.seconds = (0..<5).map { _ in BenchRun.Second(requests: 4_000) } + [BenchRun.Second(requests: 12)]
+        run.durationSeconds = 5.004
+        #expect(BenchReport.drawnSeconds(run).count == 5)
+        run.durationSeconds = 5.9  // a drain past -z that lasted most of a second: still not a whole one
+        #expect(BenchReport.drawnSeconds(run).count == 5)
+        run.durationSeconds = 0.4  // shorter than a second: that second is all there is
+        run.seconds = [BenchRun.Second(requests: 300)]
+        #expect(BenchReport.drawnSeconds(run).count == 1)
+    }
+
     @Test func runsDrawnTogetherAndTheComparisonTabled() {
         let baseline = Self.run(generator: "a"), candidate = Self.run(generator: "b")
         let html = BenchReport(title: "t", entries: [.init("baseline", baseline), .init("candidate", candidate)],
