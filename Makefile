@@ -1,7 +1,7 @@
 # PortalLinks: set-up, tests, demo and benchmarks. Each target installs what it needs.
 
 SHELL := /bin/bash
-APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev zlib1g-dev
+APT_PACKAGES := libssl-dev libsqlite3-dev libargon2-dev zlib1g-dev libcurl4-openssl-dev
 BIN_DEBUG := .build/debug/portal-links
 BIN_RELEASE := .build/release/portal-links
 
@@ -64,6 +64,7 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/connect.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench-netns.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/email.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 

@@ -61,6 +61,10 @@ let package = Package(
         ),
         // Staff operations on top of core and store: keys, revocation, issuing, loading verifiers.
         .target(name: "PortalLinks", dependencies: ["CPortalLinks", "PortalLinksCore", "PortalLinksStore"]),
+        // libcurl's SMTP (STARTTLS, implicit TLS, AUTH) behind three plain C functions (libcurl4-openssl-dev).
+        .target(name: "CSMTP", linkerSettings: [.linkedLibrary("curl")]),
+        // Emails: messages (MIME, RFC 2047), templates, the outbox, and sending them over SMTP.
+        .target(name: "PortalLinksMail", dependencies: ["CSMTP", "PortalLinks", "PortalLinksCore"]),
         // Generated from Protos/ by `make protos`; never edited by hand.
         .target(
             name: "PortalLinksMessages",
@@ -126,7 +130,7 @@ let package = Package(
             name: "PortalLinksCLI",
             dependencies: [
                 "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksSQLite", "PortalLinksPostgres", "PortalLinksService",
-                "PortalLinksGateway", "PortalLinksClient", "PortalLinksBench",
+                "PortalLinksGateway", "PortalLinksClient", "PortalLinksBench", "PortalLinksMail",
                 "PortalLinksWire", "PortalLinksMessages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -198,6 +202,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "PortalLinksMailTests", dependencies: ["PortalLinksMail"]),
         .testTarget(
             name: "PortalLinksBenchTests",
             dependencies: ["PortalLinksBench", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOCore", package: "swift-nio")]

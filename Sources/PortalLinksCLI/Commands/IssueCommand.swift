@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PortalLinks
 import PortalLinksCore
+import PortalLinksMail
 
 struct IssueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,9 @@ struct IssueCommand: AsyncParsableCommand {
             (--base-url or PORTAL_LINKS_BASE_URL), else token.
             CSV input has the columns client_id,name,expires,sent_to (a header row is optional; several \
             addresses in sent_to are separated by ';'). Good rows are issued even when others are refused.
+            --send emails the invitation to the --sent-to addresses (docs/email.md): the link is issued and \
+            recorded first, then each address is sent to once and its outcome printed; when one fails, the \
+            exit status is 1 and the link stays valid and recorded.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -44,6 +48,11 @@ struct IssueCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --csv: write the links' CSV here instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    @Flag(help: "Email the invitation to the --sent-to addresses (SMTP, or --outbox DIR).")
+    var send = false
+
+    @OptionGroup var mail: MailOptions
+
     func validate() throws {
         if csv == nil, client == nil { throw ValidationError("--client is required (or --csv FILE for many links)") }
         if csv != nil, client != nil || name != nil || expires != nil || !sentTo.isEmpty {
@@ -55,6 +64,12 @@ struct IssueCommand: AsyncParsableCommand {
         }
         if csv != nil, maximumAccounts != nil { throw ValidationError("--max-accounts goes with --client, not --csv") }
         if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
+        if send, csv == nil, sentTo.isEmpty { throw ValidationError("--send sends to the --sent-to addresses: give at least one") }
+        if send, csv != nil { throw ValidationError("--send with --csv is not here yet: send one link at a time with --client and --sent-to") }
+        for address in sentTo where send && !MailAddress.isSendable(address.trimmingCharacters(in: .whitespaces)) {
+            throw ValidationError("--sent-to '\(TerminalText.field(address))' is not an address mail can be sent to")
+        }
+        if !send, mail.outbox != nil { throw ValidationError("--outbox goes with --send") }
     }
 
     func run() async throws {
@@ -65,6 +80,14 @@ struct IssueCommand: AsyncParsableCommand {
             return
         }
         let clientID = try Arguments.clientID(client!)
+        // Everything about sending is checked before a link exists.
+        var invitation: (mailer: Mailer, mail: InvitationMail)?
+        if send {
+            guard base != nil else { throw ValidationError("--send needs --base-url URL (or PORTAL_LINKS_BASE_URL): the portal address the link opens") }
+            let mailer = try mail.mailer(global.environment)
+            invitation = (mailer, InvitationMail(template: try mail.template(.invitation, global.environment), from: mailer.from,
+                                                 contact: mail.contact(global.environment)))
+        }
         let installation = try await global.open()
         var expiresAt: Int64?
         if let expires {
@@ -77,5 +100,23 @@ struct IssueCommand: AsyncParsableCommand {
             clientID: clientID, displayName: name?.trimmingCharacters(in: .whitespaces), expiresAt: expiresAt,
             sentTo: sentTo.map { $0.trimmingCharacters(in: .whitespaces) }, maximumAccounts: maximumAccounts))
         print(renderer.render(link))
+        if let invitation {
+            let message = invitation.mail.message(url: try LinkRenderer(baseURL: base, format: .url).url(for: link.token)!,
+                                                  clientID: link.claims.clientID, displayName: link.claims.displayName,
+                                                  expiresAt: link.claims.expiresAt, to: link.sentTo, at: installation.clock())
+            let deliveries = await invitation.mailer.deliver([(message, "link-\(link.linkID)")])[0]
+            try await Self.report(deliveries, link: link.linkID)
+        }
+    }
+
+    /// One line per recipient on stderr; exit status 1 when any was not sent. Never the token.
+    static func report(_ deliveries: [Delivery], link: LinkID) async throws {
+        for delivery in deliveries {
+            let line = delivery.state == .sent
+                ? "sent link \(link) to \(delivery.address): \(delivery.detail)"
+                : "not sent to \(delivery.address): \(delivery.detail)"
+            FileHandle.standardError.write(Data("portal-links: \(TerminalText.field(line))\n".utf8))
+        }
+        if deliveries.contains(where: { $0.state == .failed }) { throw ExitCode(1) }
     }
 }

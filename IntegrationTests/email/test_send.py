@@ -1,0 +1,166 @@
+"""`portal-links issue --send` against a real SMTP server (aiosmtpd) with STARTTLS required and AUTH: each
+message arrives once, parses, has both parts, the right recipient, subject and a link that verifies; a
+recipient the server refuses is reported while the others are sent; a server that is down, a wrong password
+and a certificate that does not verify are each one clear failure with the link kept and nothing sent; no
+token in any line the command writes besides the link itself."""
+import email
+import email.policy
+import os
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+BIN = os.environ["PORTAL_LINKS_BIN"]
+USER, PASSWORD = "portal", "s3cret-smtp-password"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """Accepts every recipient but those starting with 'reject', and keeps each message with its envelope."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.startswith("reject"):
+            return "550 5.1.1 <%s>: no such user here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 queued"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login.decode() == USER and auth_data.password.decode() == PASSWORD
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    with tempfile.TemporaryDirectory() as folder:
+        key, cert = os.path.join(folder, "key.pem"), os.path.join(folder, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        mailbox = Mailbox()
+        port = free_port()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                                authenticator=authenticator, auth_require_tls=True)
+        controller.start()
+        try:
+            yield mailbox, port, cert
+        finally:
+            controller.stop()
+
+
+@pytest.fixture()
+def home():
+    with tempfile.TemporaryDirectory() as folder:
+        yield os.path.join(folder, "home")
+
+
+def issue(home, port, cert, *recipients, password=PASSWORD, ca=True, extra=()):
+    env = dict(os.environ, PORTAL_LINKS_HOME=home, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_USER=USER,
+               PORTAL_LINKS_SMTP_PASSWORD=password, PORTAL_LINKS_MAIL_FROM="invitations@portal.example.com")
+    if ca:
+        env["PORTAL_LINKS_SMTP_CA_FILE"] = cert
+    arguments = [BIN, "issue", "--client", "acme", "--name", "Acme Ünïcode GmbH", "--base-url", "https://portal.example.com/join",
+                 "--send", *extra]
+    for recipient in recipients:
+        arguments += ["--sent-to", recipient]
+    return subprocess.run(arguments, env=env, capture_output=True, text=True, timeout=60), env
+
+
+def ledger(env):
+    return subprocess.run([BIN, "links", "list", "--client", "acme"], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_each_recipient_gets_the_invitation_once(smtp, home):
+    mailbox, port, cert = smtp
+    before = len(mailbox.messages)
+    result, env = issue(home, port, cert, "ana@client.example", "bo@client.example")
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip()
+    token = url.split("token=")[1]
+    arrived = mailbox.messages[before:]
+    assert sorted(rcpt for rcpts, _ in arrived for rcpt in rcpts) == ["ana@client.example", "bo@client.example"]
+    for _, content in arrived:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert message["Subject"] == "Your invitation to the Acme Ünïcode GmbH portal"
+        assert message["From"] == "invitations@portal.example.com"
+        assert message["Auto-Submitted"] == "auto-generated" and message["Message-ID"] and message["Date"]
+        assert message.get_content_type() == "multipart/alternative"
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert url in text and url.replace("&", "&amp;") in html
+    verified = subprocess.run([BIN, "verify", token], env=env, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert token not in result.stderr
+    assert "sent link" in result.stderr and result.stderr.count("\n") == 2
+
+
+def test_a_refused_recipient_is_reported_and_the_others_are_sent(smtp, home):
+    mailbox, port, cert = smtp
+    before = len(mailbox.messages)
+    result, env = issue(home, port, cert, "reject-me@client.example", "cy@client.example")
+    assert result.returncode == 1
+    assert [rcpts for rcpts, _ in mailbox.messages[before:]] == [["cy@client.example"]]
+    assert re.search(r"not sent to reject-me@client\.example: 550 5\.1\.1", result.stderr), result.stderr
+    token = result.stdout.strip().split("token=")[1]
+    assert token not in result.stderr
+    assert "acme" in ledger(env), "the link is issued and recorded whatever the sending did"
+
+
+@pytest.mark.parametrize("case", ["server down", "wrong password", "certificate not trusted"])
+def test_a_failure_before_any_recipient_sends_nothing_and_keeps_the_link(smtp, home, case):
+    mailbox, port, cert = smtp
+    before = len(mailbox.messages)
+    if case == "server down":
+        result, env = issue(home, free_port(), cert, "dee@client.example", "eve@client.example")
+        expected = "connect"
+    elif case == "wrong password":
+        result, env = issue(home, port, cert, "dee@client.example", "eve@client.example", password="wrong")
+        expected = "refused the account"
+    else:
+        result, env = issue(home, port, cert, "dee@client.example", "eve@client.example", ca=False)
+        expected = "certificate"
+    assert result.returncode == 1
+    assert len(mailbox.messages) == before, "nothing was sent"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("portal-links: not sent to ") for line in lines), result.stderr
+    assert expected in result.stderr.lower(), result.stderr
+    assert PASSWORD not in result.stderr and "wrong" not in result.stderr.replace("wrong password", "")
+    token = result.stdout.strip().split("token=")[1]
+    assert token not in result.stderr
+    assert "acme" in ledger(env)
+
+
+def test_the_outbox_holds_each_message_privately_and_nothing_is_sent(smtp, home):
+    mailbox, port, cert = smtp
+    before = len(mailbox.messages)
+    with tempfile.TemporaryDirectory() as folder:
+        outbox = os.path.join(folder, "outbox")
+        result, _ = issue(home, port, cert, "fay@client.example", extra=["--outbox", outbox])
+        assert result.returncode == 0, result.stderr
+        files = os.listdir(outbox)
+        assert len(files) == 1 and files[0].endswith(".eml")
+        path = os.path.join(outbox, files[0])
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        message = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
+        assert result.stdout.strip() in message.get_body(("plain",)).get_content()
+    assert len(mailbox.messages) == before

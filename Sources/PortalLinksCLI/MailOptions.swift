@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import PortalLinks
+import PortalLinksMail
+
+/// How a command sends email: an SMTP server, or an outbox folder for development. docs/email.md.
+struct MailOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The SMTP server: smtp://HOST[:587] (STARTTLS required) or smtps://HOST[:465] (default: $PORTAL_LINKS_SMTP).", valueName: "URL"))
+    var smtp: String?
+
+    @Option(name: .customLong("smtp-user"), help: ArgumentHelp("The SMTP account (default: $PORTAL_LINKS_SMTP_USER); its password comes from $PORTAL_LINKS_SMTP_PASSWORD or --smtp-password-file, never the command line.", valueName: "USER"))
+    var smtpUser: String?
+
+    @Option(name: .customLong("smtp-password-file"), help: ArgumentHelp("A file (mode 0600) holding the SMTP password (default: $PORTAL_LINKS_SMTP_PASSWORD_FILE).", valueName: "FILE"))
+    var smtpPasswordFile: String?
+
+    @Option(name: .customLong("smtp-ca-file"), help: ArgumentHelp("Certificates to trust for the SMTP server instead of the system's (default: $PORTAL_LINKS_SMTP_CA_FILE).", valueName: "FILE"))
+    var smtpCAFile: String?
+
+    @Option(name: .customLong("mail-from"), help: ArgumentHelp("The sender address (default: $PORTAL_LINKS_MAIL_FROM).", valueName: "EMAIL"))
+    var mailFrom: String?
+
+    @Option(name: .customLong("mail-contact"), help: ArgumentHelp("Whom recipients write to about their link (default: $PORTAL_LINKS_MAIL_CONTACT, else the sender).", valueName: "EMAIL"))
+    var mailContact: String?
+
+    @Option(name: .customLong("template-dir"), help: ArgumentHelp("Templates replacing the built-in ones: invitation.subject, invitation.txt, invitation.html, ... (default: $PORTAL_LINKS_TEMPLATE_DIR).", valueName: "DIR"))
+    var templateDirectory: String?
+
+    @Option(help: ArgumentHelp("Write each email as an .eml file (0600) here instead of sending it: for development.", valueName: "DIR"))
+    var outbox: String?
+
+    /// Where mail goes, checked before anything is issued: one error naming what is missing or wrong.
+    func mailer(_ environment: [String: String]) throws -> Mailer {
+        func setting(_ option: String?, _ variable: String) -> String? {
+            [option, environment[variable]].compactMap { $0 }.first { !$0.isEmpty }
+        }
+        let from = setting(mailFrom, "PORTAL_LINKS_MAIL_FROM")
+        if let outbox {
+            return .outbox(Outbox(directory: outbox), from: from ?? "portal-links@localhost")
+        }
+        guard let url = setting(smtp, "PORTAL_LINKS_SMTP") else {
+            throw ValidationError("--send needs an SMTP server (--smtp URL or PORTAL_LINKS_SMTP), or --outbox DIR to write the emails to files")
+        }
+        guard let from else { throw ValidationError("--send needs the sender address: --mail-from EMAIL or PORTAL_LINKS_MAIL_FROM") }
+        let user = setting(smtpUser, "PORTAL_LINKS_SMTP_USER")
+        var password = environment["PORTAL_LINKS_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        if let file = setting(smtpPasswordFile, "PORTAL_LINKS_SMTP_PASSWORD_FILE") {
+            password = try Self.readSecret(file)
+        }
+        if user != nil, password == nil {
+            throw ValidationError("--smtp-user needs its password in PORTAL_LINKS_SMTP_PASSWORD or a file (--smtp-password-file)")
+        }
+        do {
+            return .smtp(try SMTPConfiguration(url: url, username: user, password: password,
+                                               caFile: setting(smtpCAFile, "PORTAL_LINKS_SMTP_CA_FILE"), from: from))
+        } catch let error as MailError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func template(_ kind: MailTemplate.Kind, _ environment: [String: String]) throws -> MailTemplate {
+        do {
+            return try MailTemplate.load(kind, directory: templateDirectory ?? environment["PORTAL_LINKS_TEMPLATE_DIR"].flatMap { $0.isEmpty ? nil : $0 })
+        } catch let error as MailError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func contact(_ environment: [String: String]) -> String? {
+        [mailContact, environment["PORTAL_LINKS_MAIL_CONTACT"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
+    /// A secret from a file only its owner can read (a password readable by others is refused, as ssh does).
+    static func readSecret(_ path: String) throws -> String {
+        var status = stat()
+        guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path),
+              let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("\(TerminalText.field(path)) cannot be read")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw ValidationError("\(TerminalText.field(path)) can be read by others: chmod 600 it")
+        }
+        return text.trimmingCharacters(in: .newlines)
+    }
+}
+
+/// Where one command's emails go.
+enum Mailer {
+    case smtp(SMTPConfiguration)
+    case outbox(Outbox, from: String)
+
+    var from: String {
+        switch self {
+        case .smtp(let configuration): return configuration.from
+        case .outbox(_, let from): return from
+        }
+    }
+
+    /// Sends, or writes to the outbox, `messages` with their file names; each recipient's outcome. Blocking
+    /// (libcurl), so off the cooperative pool.
+    func deliver(_ messages: [(message: MailMessage, name: String)]) async -> [[Delivery]] {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: self.deliverNow(messages))
+            }
+        }
+    }
+
+    private func deliverNow(_ messages: [(message: MailMessage, name: String)]) -> [[Delivery]] {
+        switch self {
+        case .smtp(let configuration):
+            let sender = SMTPSender(configuration)
+            return messages.map { sender.send($0.message) }
+        case .outbox(let outbox, _):
+            return messages.map { message, name in
+                do {
+                    let path = try outbox.write(message, name: name)
+                    return message.to.map { Delivery(address: $0, state: .sent, detail: "written to \(path)") }
+                } catch {
+                    return message.to.map { Delivery(address: $0, state: .failed, detail: "\(error)") }
+                }
+            }
+        }
+    }
+}
