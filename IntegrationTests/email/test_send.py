@@ -4,6 +4,7 @@ recipient the server refuses is reported while the others are sent; a server tha
 and a certificate that does not verify are each one clear failure with the link kept and nothing sent; no
 token in any line the command writes besides the link itself."""
 import email
+import json
 import email.policy
 import os
 import re
@@ -124,6 +125,13 @@ def test_a_refused_recipient_is_reported_and_the_others_are_sent(smtp, home):
     token = result.stdout.strip().split("token=")[1]
     assert token not in result.stderr
     assert "acme" in ledger(env), "the link is issued and recorded whatever the sending did"
+    # The ledger keeps each recipient's outcome, shown by links show and links list.
+    link_id = re.search(r"sent link ([0-9a-f]+) to", result.stderr).group(1)
+    shown = json.loads(subprocess.run([BIN, "links", "show", link_id, "--json"], env=env, capture_output=True, text=True, check=True).stdout)
+    states = {d["address"]: (d["state"], d["detail"]) for d in shown["deliveries"]}
+    assert states["cy@client.example"][0] == "sent" and states["cy@client.example"][1].startswith("250")
+    assert states["reject-me@client.example"][0] == "failed" and states["reject-me@client.example"][1].startswith("550 5.1.1")
+    assert "1 sent, 1 failed" in ledger(env)
 
 
 @pytest.mark.parametrize("case", ["server down", "wrong password", "certificate not trusted"])

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PortalLinks
+import PortalLinksCore
+import PortalLinksStore
 import PortalLinksMail
 
 /// How a command sends email: an SMTP server, or an outbox folder for development. docs/email.md.
@@ -121,5 +123,12 @@ enum Mailer {
                 }
             }
         }
+    }
+}
+
+extension Delivery {
+    /// As the ledger keeps it.
+    func record(_ link: LinkID, at now: Int64) -> DeliveryRecord {
+        DeliveryRecord(linkID: link, address: address, state: state.rawValue, detail: detail, at: now)
     }
 }

@@ -57,3 +57,35 @@ extension PostgresLinkStore {
             issuedBy: try row["issued_by"], maximumAccounts: try row["max_accounts"])
     }
 }
+
+extension PostgresLinkStore {
+    public func recordDeliveries(_ records: [DeliveryRecord], actor: String, at now: Int64) async throws {
+        try await write { connection in
+            for record in records {
+                try await connection.run("""
+                    INSERT INTO deliveries (link_id, address, state, detail, at)
+                    VALUES (\(Int64(bitPattern: record.linkID.rawValue)), \(record.address), \(record.state), \(record.detail), \(record.at))
+                    ON CONFLICT (link_id, address) DO UPDATE SET state = excluded.state, detail = excluded.detail, at = excluded.at
+                    """)
+            }
+            try await self.appendAudit(records.map { AuditEvent("link.send", "link \($0.linkID) to \($0.address): \($0.state)") },
+                                       actor: actor, at: now, connection)
+        }
+    }
+
+    public func deliveries(link: LinkID?, client: ClientID?) async throws -> [DeliveryRecord] {
+        let linkValue = link.map { Int64(bitPattern: $0.rawValue) }
+        return try await read { connection in
+            try await connection.rows("""
+                SELECT d.* FROM deliveries d JOIN links l ON l.link_id = d.link_id
+                WHERE (\(linkValue)::BIGINT IS NULL OR d.link_id = \(linkValue))
+                  AND (\(client?.description)::TEXT IS NULL OR l.client_id = \(client?.description))
+                ORDER BY d.link_id, d.address
+                """).map { row in
+                let stored = StoredRow(row)
+                return DeliveryRecord(linkID: LinkID(rawValue: UInt64(bitPattern: try stored["link_id"])), address: try stored["address"],
+                                      state: try stored["state"], detail: try stored["detail"], at: try stored["at"])
+            }
+        }
+    }
+}

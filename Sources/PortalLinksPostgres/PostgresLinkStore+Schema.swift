@@ -151,6 +151,17 @@ extension PostgresLinkStore {
             try await respell(connection)
             try await connection.run("CREATE UNIQUE INDEX accounts_by_email ON accounts (email)")
         }),
+        // How emailing each link to each address went (`portal-links issue --send`).
+        Migration(version: 3, statements: ["""
+            CREATE TABLE deliveries (
+                link_id BIGINT NOT NULL,
+                address TEXT NOT NULL,
+                state TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                PRIMARY KEY (link_id, address)
+            )
+            """]),
     ]
 
     private static func respell(_ connection: PostgresConnection) async throws {

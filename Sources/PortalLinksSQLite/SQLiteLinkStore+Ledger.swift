@@ -70,3 +70,34 @@ extension SQLiteLinkStore {
         do { return try ClientID(parsing: text) } catch { throw PortalLinksError(.corrupt, "a stored client ID is invalid") }
     }
 }
+
+extension SQLiteLinkStore {
+    public func recordDeliveries(_ records: [DeliveryRecord], actor: String, at now: Int64) async throws {
+        try await write { db in
+            for record in records {
+                try db.execute(
+                    sql: """
+                        INSERT INTO deliveries (link_id, address, state, detail, at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (link_id, address) DO UPDATE SET state = excluded.state, detail = excluded.detail, at = excluded.at
+                        """,
+                    arguments: [Int64(bitPattern: record.linkID.rawValue), record.address, record.state, record.detail, record.at])
+            }
+            try self.appendAudit(records.map { AuditEvent("link.send", "link \($0.linkID) to \($0.address): \($0.state)") },
+                                 actor: actor, at: now, db)
+        }
+    }
+
+    public func deliveries(link: LinkID?, client: ClientID?) async throws -> [DeliveryRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.* FROM deliveries d JOIN links l ON l.link_id = d.link_id
+                WHERE (?1 IS NULL OR d.link_id = ?1) AND (?2 IS NULL OR l.client_id = ?2)
+                ORDER BY d.link_id, d.address
+                """, arguments: [link.map { Int64(bitPattern: $0.rawValue) }, client?.description])
+            .map { row in
+                DeliveryRecord(linkID: LinkID(rawValue: UInt64(bitPattern: row["link_id"])), address: row["address"],
+                               state: row["state"], detail: row["detail"], at: row["at"])
+            }
+        }
+    }
+}

@@ -120,6 +120,18 @@ extension SQLiteLinkStore {
                 """)
         }
         migrator.registerMigration("v4 one spelling") { db in try respell(db) }
+        migrator.registerMigration("v5 deliveries") { db in
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    link_id INTEGER NOT NULL,
+                    address TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (link_id, address)
+                );
+                """)
+        }
         return migrator
     }
 

@@ -62,6 +62,13 @@ public protocol LinkStore: AccountStore {
     /// Ledger entries, newest first, optionally for one client and/or expiring within a window.
     func ledgerEntries(client: ClientID?, expiringIn window: ClosedRange<Int64>?) async throws -> [LedgerEntry]
 
+    /// Records how emailing links went, the latest attempt per link and address replacing any earlier one,
+    /// with an audit entry each.
+    func recordDeliveries(_ records: [DeliveryRecord], actor: String, at now: Int64) async throws
+
+    /// Deliveries of one link, or of one client's links, or of every link; by link, then address.
+    func deliveries(link: LinkID?, client: ClientID?) async throws -> [DeliveryRecord]
+
     /// The whole audit log, oldest first.
     func auditEntries() async throws -> [AuditEntry]
 

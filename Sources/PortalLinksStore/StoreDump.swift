@@ -53,6 +53,9 @@ public enum StoreSchema {
             ("link_id", .integer), ("client_id", .text), ("display_name", .text), ("issued_at", .integer),
             ("expires_at", .integer), ("key_id", .integer), ("sent_to", .text), ("issued_by", .text), ("max_accounts", .integer),
         ]),
+        Table(name: "deliveries", columns: [
+            ("link_id", .integer), ("address", .text), ("state", .text), ("detail", .text), ("at", .integer),
+        ]),
         Table(name: "audit", columns: [
             ("sequence", .integer), ("at", .integer), ("actor", .text), ("operation", .text), ("subject", .text),
             ("previous_hash", .bytes), ("hash", .bytes),

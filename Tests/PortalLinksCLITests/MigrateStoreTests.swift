@@ -14,6 +14,11 @@ import Testing
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let revoked = try await cli.run("issue", "--client", "globex", "--format", "token").stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
+            // An invitation emailed (to an outbox): its delivery moves with the ledger.
+            let outbox = cli.home + "-outbox"
+            defer { try? FileManager.default.removeItem(atPath: outbox) }
+            #expect(try await cli.run("issue", "--client", "acme", "--sent-to", "ana@acme.example", "--base-url", "https://portal.example/join",
+                                      "--send", "--outbox", outbox).status == 0)
             try await cli.run("keys", "rotate")
             try await cli.run("revoke", "client", "globex")
             try await cli.run("callers", "add", "shop", "--scopes", "verify")
@@ -35,6 +40,7 @@ import Testing
             #expect(refused.status == 1 && refused.stdout.contains("_revoked"), "\(refused.stdout)")
             #expect(try await cli.run("audit", "verify", "--store", url).status == 0)
             #expect(try await cli.run("callers", "list", "--store", url).stdout.contains("shop"))
+            #expect(try await cli.run("links", "list", "--client", "acme", "--store", url).stdout.contains("1 sent"))
             let accounts = try await cli.run("accounts", "list", "--json", "--store", url).stdout
             #expect(accounts.contains("ana@acme.example") && !accounts.contains("bob@acme.example"))
             // A new account never takes the removed one's ID: its sessions stay ended.

@@ -213,6 +213,35 @@ import Testing
         }
     }
 
+    /// Each link's emailing outcome per address: the latest attempt replaces an earlier one, by link or by
+    /// client, and every attempt is in the audit log.
+    @Test(arguments: StoreKind.allCases)
+    func deliveriesKeepTheLatestOutcomePerAddress(_ kind: StoreKind) async throws {
+        try await kind.withStore { fixture in
+            let store = fixture.store
+            _ = try await Sample.rotate(store, id: 1)
+            _ = try await store.recordIssued([Sample.entry(1, key: 1, expiresAt: Sample.now + 1_000),
+                                              Sample.entry(2, client: "globex", key: 1, expiresAt: Sample.now + 1_000)],
+                                             signedBy: KeyID(rawValue: 1), actor: "tester", at: Sample.now)
+            let one = LinkID(rawValue: 1), two = LinkID(rawValue: 2)
+            try await store.recordDeliveries([
+                DeliveryRecord(linkID: one, address: "ana@client.example", state: "failed", detail: "421 try later", at: Sample.now),
+                DeliveryRecord(linkID: one, address: "bo@client.example", state: "sent", detail: "250 queued", at: Sample.now),
+                DeliveryRecord(linkID: two, address: "cy@globex.example", state: "sent", detail: "250 ok", at: Sample.now),
+            ], actor: "tester", at: Sample.now)
+            try await store.recordDeliveries([
+                DeliveryRecord(linkID: one, address: "ana@client.example", state: "sent", detail: "250 queued as 7", at: Sample.now + 5),
+            ], actor: "tester", at: Sample.now + 5)
+            let ofOne = try await store.deliveries(link: one, client: nil)
+            #expect(ofOne.map(\.address) == ["ana@client.example", "bo@client.example"])
+            #expect(ofOne[0] == DeliveryRecord(linkID: one, address: "ana@client.example", state: "sent", detail: "250 queued as 7", at: Sample.now + 5))
+            #expect(try await store.deliveries(link: nil, client: .text("globex")).map(\.address) == ["cy@globex.example"])
+            #expect(try await store.deliveries(link: nil, client: nil).count == 3)
+            let sends = try await store.auditEntries().filter { $0.operation == "link.send" }.map(\.subject)
+            #expect(sends.count == 4 && sends.last == "link \(one) to ana@client.example: sent", "\(sends)")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func ledgerQueriesAndTheRetiringWindow(_ kind: StoreKind) async throws {
         try await kind.withStore { fixture in

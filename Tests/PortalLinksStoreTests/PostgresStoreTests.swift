@@ -245,7 +245,7 @@ import Testing
             }
             let versions = try await TestPostgres.rows(database, "SELECT version FROM schema_migrations ORDER BY version")
                 .map { try $0.decode(Int32.self) }
-            #expect(versions == [1, 2])
+            #expect(versions == [1, 2, 3])
             #expect(try await stores[0].generation() == 0)
             let metaRows = try await TestPostgres.rows(database, "SELECT count(*) FROM ring_meta").first?.decode(Int64.self)
             #expect(metaRows == 1)

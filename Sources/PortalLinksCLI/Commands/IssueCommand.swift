@@ -105,6 +105,8 @@ struct IssueCommand: AsyncParsableCommand {
                                                   clientID: link.claims.clientID, displayName: link.claims.displayName,
                                                   expiresAt: link.claims.expiresAt, to: link.sentTo, at: installation.clock())
             let deliveries = await invitation.mailer.deliver([(message, "link-\(link.linkID)")])[0]
+            try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
+                                                          actor: installation.actor, at: installation.clock())
             try await Self.report(deliveries, link: link.linkID)
         }
     }

@@ -17,8 +17,10 @@ struct LinksCommand: AsyncParsableCommand {
         func validate() throws { if let client { _ = try Arguments.clientID(client) } }
         func run() async throws {
             let installation = try await global.open()
-            let entries = try await installation.store.ledgerEntries(client: try client.map(Arguments.clientID), expiringIn: nil)
-            LedgerOutput.print(entries, json: json, now: installation.clock())
+            let clientID = try client.map(Arguments.clientID)
+            let entries = try await installation.store.ledgerEntries(client: clientID, expiringIn: nil)
+            let deliveries = try await installation.store.deliveries(link: nil, client: clientID)
+            LedgerOutput.print(entries, deliveries: Dictionary(grouping: deliveries, by: \.linkID), json: json, now: installation.clock())
         }
     }
 
@@ -33,7 +35,9 @@ struct LinksCommand: AsyncParsableCommand {
             let now = installation.clock()
             let window = now...now.addingReportingOverflow(try Arguments.duration(within, option: "--within")).partialValue
             let entries = try await installation.store.ledgerEntries(client: nil, expiringIn: window)
-            LedgerOutput.print(entries.sorted { $0.expiresAt < $1.expiresAt }, json: json, now: now)
+            let deliveries = try await installation.store.deliveries(link: nil, client: nil)
+            LedgerOutput.print(entries.sorted { $0.expiresAt < $1.expiresAt }, deliveries: Dictionary(grouping: deliveries, by: \.linkID),
+                               json: json, now: now)
         }
     }
 
@@ -59,10 +63,11 @@ struct LinksCommand: AsyncParsableCommand {
             let keyState = ring.key(entry.keyID).map { installation.effectiveState(of: $0, in: ring) }
             let status = LedgerOutput.status(entry, revocation: revocation, keyState: keyState, now: now)
             let invitation = try await installation.invitation(entry, revocation: revocation)
+            let deliveries = try await installation.store.deliveries(link: id, client: nil)
             if json {
                 let accounts = RawJSON(text: JSONText.array(invitation.accounts.map { JSONText.object(AccountOutput.fields($0, now: now)) }))
-                print(JSONText.object(LedgerOutput.fields(entry) + [("status", status), ("invitation", invitation.status),
-                                                                    ("accounts", accounts)]))
+                print(JSONText.object(LedgerOutput.fields(entry, deliveries: deliveries) + [("status", status), ("invitation", invitation.status),
+                                                                                        ("accounts", accounts)]))
                 return
             }
             print("link_id:  \(entry.linkID)")
@@ -71,7 +76,10 @@ struct LinksCommand: AsyncParsableCommand {
             print("issued:   \(TimeText.format(entry.issuedAt)) by \(TerminalText.field(entry.issuedBy))")
             print("expires:  \(TimeText.format(entry.expiresAt))")
             print("key:      \(entry.keyID) (\(keyState?.rawValue ?? "unknown"))")
-            print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : entry.sentTo.joined(separator: ", "))")
+            print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : TerminalText.field(entry.sentTo.joined(separator: ", ")))")
+            for delivery in deliveries {
+                print("  \(TerminalText.field(delivery.address))  \(delivery.state) \(TimeText.format(delivery.at))  \(TerminalText.field(delivery.detail))")
+            }
             print("invitation: \(invitation.status)" + (entry.maximumAccounts.map { " (at most \($0) account\($0 == 1 ? "" : "s"))" } ?? ""))
             print(invitation.accounts.isEmpty ? "accounts: none" : "accounts:")
             for account in invitation.accounts {
@@ -82,10 +90,20 @@ struct LinksCommand: AsyncParsableCommand {
 }
 
 enum LedgerOutput {
-    static func fields(_ entry: LedgerEntry) -> [(String, Any?)] {
+    static func fields(_ entry: LedgerEntry, deliveries: [DeliveryRecord]) -> [(String, Any?)] {
         [("link_id", entry.linkID.description), ("client_id", entry.clientID.description), ("display_name", entry.displayName),
          ("issued_at", entry.issuedAt), ("expires_at", entry.expiresAt), ("key_id", entry.keyID.description),
-         ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy), ("max_accounts", entry.maximumAccounts)]
+         ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy), ("max_accounts", entry.maximumAccounts),
+         ("deliveries", RawJSON(text: JSONText.array(deliveries.map {
+             JSONText.object([("address", $0.address), ("state", $0.state), ("detail", $0.detail), ("at", $0.at)])
+         })))]
+    }
+
+    /// `2 sent, 1 failed`, or `-` for a link never emailed.
+    static func deliverySummary(_ deliveries: [DeliveryRecord]) -> String {
+        let sent = deliveries.filter { $0.state == "sent" }.count, failed = deliveries.count - sent
+        if deliveries.isEmpty { return "-" }
+        return [sent > 0 ? "\(sent) sent" : nil, failed > 0 ? "\(failed) failed" : nil].compactMap { $0 }.joined(separator: ", ")
     }
 
     /// active, expired, revoked (link or client), disabled (client or key).
@@ -98,19 +116,20 @@ enum LedgerOutput {
         return "active"
     }
 
-    static func print(_ entries: [LedgerEntry], json: Bool, now: Int64) {
+    static func print(_ entries: [LedgerEntry], deliveries: [LinkID: [DeliveryRecord]], json: Bool, now: Int64) {
         if json {
-            Swift.print(JSONText.array(entries.map { JSONText.object(fields($0)) }))
+            Swift.print(JSONText.array(entries.map { JSONText.object(fields($0, deliveries: deliveries[$0.linkID] ?? [])) }))
             return
         }
         guard !entries.isEmpty else {
             Swift.print("no links")
             return
         }
-        Swift.print("LINK_ID           CLIENT                                EXPIRES               NAME")
+        Swift.print("LINK_ID           CLIENT                                EXPIRES               EMAILED          NAME")
         for entry in entries {
             let expired = entry.expiresAt < now ? " (expired)" : ""
-            Swift.print("\(entry.linkID)  \(TerminalText.field(entry.clientID.description).padding(toLength: 36, withPad: " ", startingAt: 0))  \(TimeText.format(entry.expiresAt))  \(TerminalText.field(entry.displayName ?? ""))\(expired)")
+            let emailed = deliverySummary(deliveries[entry.linkID] ?? []).padding(toLength: 16, withPad: " ", startingAt: 0)
+            Swift.print("\(entry.linkID)  \(TerminalText.field(entry.clientID.description).padding(toLength: 36, withPad: " ", startingAt: 0))  \(TimeText.format(entry.expiresAt))  \(emailed)  \(TerminalText.field(entry.displayName ?? ""))\(expired)")
         }
     }
 }
