@@ -172,3 +172,31 @@ def test_the_outbox_holds_each_message_privately_and_nothing_is_sent(smtp, home)
         message = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
         assert result.stdout.strip() in message.get_body(("plain",)).get_content()
     assert len(mailbox.messages) == before
+
+
+def test_bulk_onboarding_sends_each_row_once_at_the_rate_asked(smtp, home):
+    mailbox, port, cert = smtp
+    before = len(mailbox.messages)
+    with tempfile.TemporaryDirectory() as folder:
+        csv = os.path.join(folder, "clients.csv")
+        with open(csv, "w") as file:
+            file.write("client_id,name,expires,sent_to\n"
+                       "acme,Acme,30d,ana@acme.example;reject-ben@acme.example\n"
+                       "globex,Globex,30d,\n"
+                       "initech,Initech,30d,ines@initech.example\n"
+                       "umbrella,Umbrella,30d,uma@umbrella.example\n")
+        env = dict(os.environ, PORTAL_LINKS_HOME=home, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_USER=USER,
+                   PORTAL_LINKS_SMTP_PASSWORD=PASSWORD, PORTAL_LINKS_MAIL_FROM="invitations@portal.example.com",
+                   PORTAL_LINKS_SMTP_CA_FILE=cert)
+        started = time.monotonic()
+        result = subprocess.run([BIN, "issue", "--csv", csv, "--base-url", "https://portal.example.com/join", "--send", "--rate", "4"],
+                                env=env, capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert elapsed >= 0.5, "three emails at 4 a second take at least half a second"
+    received = sorted(rcpt for rcpts, _ in mailbox.messages[before:] for rcpt in rcpts)
+    assert received == ["ana@acme.example", "ines@initech.example", "uma@umbrella.example"]
+    assert re.search(r"row 2: not sent to reject-ben@acme\.example: 550", result.stderr), result.stderr
+    assert "emailed 3 links: 3 addresses sent to, 1 not" in result.stderr
+    links = [line.split(",")[5] for line in result.stdout.splitlines()[1:]]
+    assert len(links) == 4 and not any(link.split("token=")[1] in result.stderr for link in links)

@@ -86,7 +86,7 @@ struct MailOptions: ParsableArguments {
     }
 }
 
-/// Where one command's emails go.
+/// Where one command's emails go: an SMTP server (one connection, kept between messages) or an outbox.
 enum Mailer {
     case smtp(SMTPConfiguration)
     case outbox(Outbox, from: String)
@@ -98,29 +98,36 @@ enum Mailer {
         }
     }
 
-    /// Sends, or writes to the outbox, `messages` with their file names; each recipient's outcome. Blocking
-    /// (libcurl), so off the cooperative pool.
-    func deliver(_ messages: [(message: MailMessage, name: String)]) async -> [[Delivery]] {
+    func start() -> MailQueue { MailQueue(self) }
+}
+
+/// Sends one message at a time on a thread of its own (libcurl blocks), keeping the SMTP connection between
+/// messages. Everything it holds is touched only on its queue.
+final class MailQueue: @unchecked Sendable {
+    private let mailer: Mailer
+    private let queue = DispatchQueue(label: "portal-links.mail")
+    private var sender: SMTPSender?
+
+    init(_ mailer: Mailer) { self.mailer = mailer }
+
+    /// Each recipient's outcome; the outbox file is named `name`.eml.
+    func deliver(_ message: MailMessage, name: String) async -> [Delivery] {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: self.deliverNow(messages))
-            }
+            queue.async { continuation.resume(returning: self.deliverNow(message, name: name)) }
         }
     }
 
-    private func deliverNow(_ messages: [(message: MailMessage, name: String)]) -> [[Delivery]] {
-        switch self {
+    private func deliverNow(_ message: MailMessage, name: String) -> [Delivery] {
+        switch mailer {
         case .smtp(let configuration):
-            let sender = SMTPSender(configuration)
-            return messages.map { sender.send($0.message) }
+            if sender == nil { sender = SMTPSender(configuration) }
+            return sender!.send(message)
         case .outbox(let outbox, _):
-            return messages.map { message, name in
-                do {
-                    let path = try outbox.write(message, name: name)
-                    return message.to.map { Delivery(address: $0, state: .sent, detail: "written to \(path)") }
-                } catch {
-                    return message.to.map { Delivery(address: $0, state: .failed, detail: "\(error)") }
-                }
+            do {
+                let path = try outbox.write(message, name: name)
+                return message.to.map { Delivery(address: $0, state: .sent, detail: "written to \(path)") }
+            } catch {
+                return message.to.map { Delivery(address: $0, state: .failed, detail: "\(error)") }
             }
         }
     }

@@ -11,8 +11,11 @@ public struct InvitationMail: Sendable {
     public init(template: MailTemplate, from: String, contact: String?) {
         self.template = template
         self.from = from
-        self.contact = contact ?? from
+        self.contact = contact ?? (from.isEmpty ? Self.unnamedContact : from)
     }
+
+    /// Whom to write to when no contact and no sender are known (an email staff send themselves).
+    public static let unnamedContact = "the person who sent you this link"
 
     public func message(url: String, clientID: ClientID, displayName: String?, expiresAt: Int64, to recipients: [String], at now: Int64) -> MailMessage {
         let expires = "\(TimeText.formatDay(expiresAt)) (\(TimeText.format(expiresAt)))"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PortalLinks
 import PortalLinksCore
+import PortalLinksMail
 
 /// `issue --csv FILE`: one link per row; bad rows are reported by row number and the rest are still issued.
 struct BulkIssue {
@@ -12,6 +13,10 @@ struct BulkIssue {
     let csvPath: String
     let outputPath: String?
     let renderer: LinkRenderer
+    /// With --send: where the invitations go and what they say.
+    var invitation: (mailer: Mailer, mail: InvitationMail)?
+    /// Emails a second at most.
+    var rate: Double?
 
     func run(_ installation: Installation) async throws {
         guard let data = FileManager.default.contents(atPath: csvPath) else {
@@ -43,6 +48,7 @@ struct BulkIssue {
         let progress = ProgressBar(total: rows.count)
         var failures = 0
         var issued = 0
+        var toSend: [(line: Int, link: IssuedLink)] = []
         for start in stride(from: 0, to: rows.count, by: Self.batchSize) {
             let batch = rows[start..<min(start + Self.batchSize, rows.count)]
             var requests: [(line: Int, request: IssueRequest)] = []
@@ -60,6 +66,7 @@ struct BulkIssue {
                 switch result {
                 case .success(let link):
                     issued += 1
+                    if !link.sentTo.isEmpty { toSend.append((line, link)) }
                     lines += CSV.line([String(line), link.claims.clientID.description, link.claims.displayName ?? "",
                                        link.linkID.description, TimeText.format(link.claims.expiresAt),
                                        renderer.url(for: link.token) ?? link.token, link.sentTo.joined(separator: ";")]) + "\n"
@@ -73,10 +80,39 @@ struct BulkIssue {
         }
         progress.finish()
         if outputPath != nil { try out.close() }
+        let notSent = try await send(toSend, installation)
         if failures > 0 {
             FileHandle.standardError.write(Data("portal-links: issued \(issued) links; \(failures) \(failures == 1 ? "row" : "rows") refused\n".utf8))
-            throw ExitCode(1)
         }
+        if failures > 0 || notSent > 0 { throw ExitCode(1) }
+    }
+
+    /// With --send: every issued link that has addresses, emailed at `rate` at most, each outcome recorded in
+    /// the ledger as it comes; failures printed by row. Returns the number of addresses not sent to.
+    private func send(_ links: [(line: Int, link: IssuedLink)], _ installation: Installation) async throws -> Int {
+        guard let invitation else { return 0 }
+        let queue = invitation.mailer.start()
+        let progress = ProgressBar(total: links.count)
+        let started = ContinuousClock.now
+        var sent = 0, notSent = 0
+        for (index, (line, link)) in links.enumerated() {
+            if let rate { try await Task.sleep(until: started + .seconds(Double(index) / rate)) }
+            let message = invitation.mail.message(url: renderer.url(for: link.token)!, clientID: link.claims.clientID,
+                                                  displayName: link.claims.displayName, expiresAt: link.claims.expiresAt,
+                                                  to: link.sentTo, at: installation.clock())
+            let deliveries = await queue.deliver(message, name: "link-\(link.linkID)")
+            try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
+                                                          actor: installation.actor, at: installation.clock())
+            for delivery in deliveries where delivery.state == .failed {
+                progress.report(TerminalText.field("row \(line): not sent to \(delivery.address): \(delivery.detail)"))
+            }
+            sent += deliveries.filter { $0.state == .sent }.count
+            notSent += deliveries.filter { $0.state == .failed }.count
+            progress.advance(to: index + 1)
+        }
+        progress.finish()
+        FileHandle.standardError.write(Data("portal-links: emailed \(links.count) links: \(sent) addresses sent to, \(notSent) not\n".utf8))
+        return notSent
     }
 }
 

@@ -48,8 +48,11 @@ struct IssueCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --csv: write the links' CSV here instead of standard output.", valueName: "FILE"))
     var output: String?
 
-    @Flag(help: "Email the invitation to the --sent-to addresses (SMTP, or --outbox DIR).")
+    @Flag(help: "Email the invitation to the --sent-to addresses, or with --csv to each row's sent_to (SMTP, or --outbox DIR).")
     var send = false
+
+    @Option(help: ArgumentHelp("With --csv --send: at most this many emails a second, for the provider's sending limit (default: as fast as the server takes them).", valueName: "N"))
+    var rate: Double?
 
     @OptionGroup var mail: MailOptions
 
@@ -65,21 +68,23 @@ struct IssueCommand: AsyncParsableCommand {
         if csv != nil, maximumAccounts != nil { throw ValidationError("--max-accounts goes with --client, not --csv") }
         if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
         if send, csv == nil, sentTo.isEmpty { throw ValidationError("--send sends to the --sent-to addresses: give at least one") }
-        if send, csv != nil { throw ValidationError("--send with --csv is not here yet: send one link at a time with --client and --sent-to") }
+        if let rate, !(0.01...10_000).contains(rate) { throw ValidationError("--rate takes 0.01 to 10000 emails a second") }
+        if rate != nil, !send || csv == nil { throw ValidationError("--rate goes with --csv and --send") }
         for address in sentTo where send && !MailAddress.isSendable(address.trimmingCharacters(in: .whitespaces)) {
             throw ValidationError("--sent-to '\(TerminalText.field(address))' is not an address mail can be sent to")
         }
         if !send, mail.outbox != nil { throw ValidationError("--outbox goes with --send") }
+        if !send, format != .email, mail.templateDirectory != nil { throw ValidationError("--template-dir goes with --send or --format email") }
     }
 
     func run() async throws {
         let base = try (baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]).map(LinkRenderer.checkedBaseURL)
-        let renderer = try LinkRenderer(baseURL: base, format: format ?? (base == nil ? .token : .url))
-        if let csv {
-            try await BulkIssue(csvPath: csv, outputPath: output, renderer: renderer).run(global.open())
-            return
+        var renderer = try LinkRenderer(baseURL: base, format: format ?? (base == nil ? .token : .url))
+        if renderer.format == .email {
+            let from = mail.mailFrom ?? global.environment["PORTAL_LINKS_MAIL_FROM"] ?? ""
+            renderer.invitation = InvitationMail(template: try mail.template(.invitation, global.environment), from: from,
+                                                 contact: mail.contact(global.environment))
         }
-        let clientID = try Arguments.clientID(client!)
         // Everything about sending is checked before a link exists.
         var invitation: (mailer: Mailer, mail: InvitationMail)?
         if send {
@@ -88,6 +93,11 @@ struct IssueCommand: AsyncParsableCommand {
             invitation = (mailer, InvitationMail(template: try mail.template(.invitation, global.environment), from: mailer.from,
                                                  contact: mail.contact(global.environment)))
         }
+        if let csv {
+            try await BulkIssue(csvPath: csv, outputPath: output, renderer: renderer, invitation: invitation, rate: rate).run(global.open())
+            return
+        }
+        let clientID = try Arguments.clientID(client!)
         let installation = try await global.open()
         var expiresAt: Int64?
         if let expires {
@@ -104,7 +114,7 @@ struct IssueCommand: AsyncParsableCommand {
             let message = invitation.mail.message(url: try LinkRenderer(baseURL: base, format: .url).url(for: link.token)!,
                                                   clientID: link.claims.clientID, displayName: link.claims.displayName,
                                                   expiresAt: link.claims.expiresAt, to: link.sentTo, at: installation.clock())
-            let deliveries = await invitation.mailer.deliver([(message, "link-\(link.linkID)")])[0]
+            let deliveries = await invitation.mailer.start().deliver(message, name: "link-\(link.linkID)")
             try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
                                                           actor: installation.actor, at: installation.clock())
             try await Self.report(deliveries, link: link.linkID)

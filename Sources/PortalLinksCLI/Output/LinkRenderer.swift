@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PortalLinks
 import PortalLinksCore
+import PortalLinksMail
 
 enum LinkFormat: String, ExpressibleByArgument, CaseIterable {
     case url, token, html, iframe, email, json
@@ -11,13 +12,16 @@ enum LinkFormat: String, ExpressibleByArgument, CaseIterable {
 struct LinkRenderer {
     let baseURL: String?
     let format: LinkFormat
+    /// The invitation email's template, for `email`: the message `--send` would send, as text.
+    var invitation: InvitationMail?
 
-    init(baseURL: String?, format: LinkFormat) throws {
+    init(baseURL: String?, format: LinkFormat, invitation: InvitationMail? = nil) throws {
         if baseURL == nil, [.url, .html, .iframe, .email].contains(format) {
             throw ValidationError("--format \(format.rawValue) needs --base-url URL (or PORTAL_LINKS_BASE_URL)")
         }
         self.baseURL = baseURL
         self.format = format
+        self.invitation = invitation
     }
 
     static func checkedBaseURL(_ text: String) throws -> String {
@@ -57,23 +61,12 @@ struct LinkRenderer {
          ("key_id", link.claims.keyID.description), ("sent_to", link.sentTo)]
     }
 
+    /// The subject and the text part of the invitation `--send` sends, from the same template.
     private func email(_ link: IssuedLink, url: String, portal: String) -> String {
-        let greeting = link.claims.displayName.map { "Hello \($0) team," } ?? "Hello,"
-        return """
-            Subject: Your invitation to \(portal)
-
-            \(greeting)
-
-            You are invited to \(portal). There you can share documents with us securely, follow the progress \
-            of your requests and keep your company's contacts up to date.
-
-            Open this link to create your account:
-
-            \(url)
-
-            The link works until \(TimeText.formatDay(link.claims.expiresAt)) (\(TimeText.format(link.claims.expiresAt))). \
-            Once your account exists, sign in as usual; the link is only needed once. If it has expired, reply to \
-            this message and we will send a new one.
-            """
+        let mail = invitation ?? InvitationMail(template: try! MailTemplate.load(.invitation, directory: nil), from: "",
+                                                contact: InvitationMail.unnamedContact)
+        let message = mail.message(url: url, clientID: link.claims.clientID, displayName: link.claims.displayName,
+                                   expiresAt: link.claims.expiresAt, to: link.sentTo, at: link.claims.issuedAt)
+        return "Subject: \(message.subject)\n\n" + message.text.trimmingCharacters(in: .newlines)
     }
 }
