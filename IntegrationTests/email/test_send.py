@@ -200,3 +200,68 @@ def test_bulk_onboarding_sends_each_row_once_at_the_rate_asked(smtp, home):
     assert "emailed 3 links: 3 addresses sent to, 1 not" in result.stderr
     links = [line.split(",")[5] for line in result.stdout.splitlines()[1:]]
     assert len(links) == 4 and not any(link.split("token=")[1] in result.stderr for link in links)
+
+
+def smtp_env(home, port, cert):
+    return dict(os.environ, PORTAL_LINKS_HOME=home, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_USER=USER,
+                PORTAL_LINKS_SMTP_PASSWORD=PASSWORD, PORTAL_LINKS_MAIL_FROM="invitations@portal.example.com",
+                PORTAL_LINKS_SMTP_CA_FILE=cert, PORTAL_LINKS_BASE_URL="https://portal.example.com/join")
+
+
+def run(env, *arguments):
+    return subprocess.run([BIN, *arguments], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_resend_sends_a_new_link_and_can_revoke_the_old(smtp, home):
+    mailbox, port, cert = smtp
+    env = smtp_env(home, port, cert)
+    first = run(env, "issue", "--client", "acme", "--name", "Acme", "--sent-to", "ana@acme.example", "--send", "--max-accounts", "2")
+    assert first.returncode == 0, first.stderr
+    old_token = first.stdout.strip().split("token=")[1]
+    old_id = re.search(r"sent link ([0-9a-f]+) to", first.stderr).group(1)
+    before = len(mailbox.messages)
+    again = run(env, "links", "resend", old_id, "--expires", "7d", "--revoke-old")
+    assert again.returncode == 0, again.stderr
+    new_url = again.stdout.strip()
+    new_token = new_url.split("token=")[1]
+    assert new_token != old_token
+    [(rcpts, content)] = mailbox.messages[before:]
+    assert rcpts == ["ana@acme.example"]
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert new_url in message.get_body(("plain",)).get_content()
+    assert run(env, "verify", new_token).returncode == 0
+    assert run(env, "verify", old_token).returncode == 1, "--revoke-old revoked the old link"
+    new_id = re.search(r"sent link ([0-9a-f]+) to", again.stderr).group(1)
+    shown = json.loads(run(env, "links", "show", new_id, "--json").stdout)
+    assert shown["replaces"] == old_id and shown["sent_to"] == ["ana@acme.example"] and shown["max_accounts"] == 2
+    assert shown["expires_at"] - shown["issued_at"] == 7 * 86400
+    assert run(env, "links", "resend", "0123456789abcdef").returncode == 1
+
+
+def test_renew_replaces_what_expires_soon_once(smtp, home):
+    mailbox, port, cert = smtp
+    env = smtp_env(home, port, cert)
+    assert run(env, "issue", "--client", "soon", "--name", "Soon Ltd", "--expires", "3d", "--sent-to", "sam@soon.example").returncode == 0
+    assert run(env, "issue", "--client", "later", "--expires", "60d", "--sent-to", "lee@later.example").returncode == 0
+    assert run(env, "issue", "--client", "unsent", "--expires", "3d").returncode == 0
+    revoked = run(env, "issue", "--client", "gone", "--expires", "3d", "--sent-to", "gil@gone.example", "--format", "json")
+    assert run(env, "revoke", "link", json.loads(revoked.stdout)["link_id"]).returncode == 0
+    dry = run(env, "links", "renew", "--expiring-within", "14d", "--dry-run")
+    assert dry.returncode == 0 and [line.split(",")[1] for line in dry.stdout.splitlines()[1:]] == ["soon"], dry.stdout
+    before = len(mailbox.messages)
+    # Three days again would be due again at once: refused, nothing issued or sent.
+    short = run(env, "links", "renew", "--expiring-within", "14d", "--send")
+    assert short.returncode == 2 and "longer than the window" in short.stderr and len(short.stderr.splitlines()) == 1, short.stderr
+    assert len(mailbox.messages) == before and short.stdout == ""
+    renewed = run(env, "links", "renew", "--expiring-within", "14d", "--send", "--expires", "30d")
+    assert renewed.returncode == 0, renewed.stderr
+    [(rcpts, content)] = mailbox.messages[before:]
+    assert rcpts == ["sam@soon.example"]
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert message["Subject"] == "A new link to the Soon Ltd portal"
+    row = renewed.stdout.splitlines()[1].split(",")
+    assert message.get_body(("plain",)).get_content().count(row[5]) == 1
+    assert run(env, "verify", row[5].split("token=")[1]).returncode == 0
+    again = run(env, "links", "renew", "--expiring-within", "14d", "--send", "--expires", "30d")
+    assert again.returncode == 0 and "no link to renew" in again.stderr
+    assert len(mailbox.messages) == before + 1, "running it twice sends nothing twice"

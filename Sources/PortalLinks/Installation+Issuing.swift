@@ -10,10 +10,13 @@ public struct IssueRequest: Sendable {
     public var sentTo: [String]
     /// How many accounts may register through the link (1 for a personal invitation); nil for no cap.
     public var maximumAccounts: Int?
+    /// The link this one replaces, kept in the ledger.
+    public var replaces: LinkID?
 
     public init(clientID: ClientID, displayName: String? = nil, expiresAt: Int64? = nil, sentTo: [String] = [],
-                maximumAccounts: Int? = nil) {
+                maximumAccounts: Int? = nil, replaces: LinkID? = nil) {
         self.clientID = clientID
+        self.replaces = replaces
         self.maximumAccounts = maximumAccounts
         self.displayName = displayName
         self.expiresAt = expiresAt
@@ -28,6 +31,7 @@ public struct IssuedLink: Sendable {
     public let claims: LinkClaims
     public let sentTo: [String]
     public var maximumAccounts: Int? = nil
+    public var replaces: LinkID? = nil
 }
 
 extension Installation {
@@ -77,7 +81,7 @@ extension Installation {
                     }
                     let (token, linkID) = LinkToken.sign(claims, with: key)
                     return IssuedLink(token: token, linkID: linkID, claims: claims, sentTo: requests[index].sentTo,
-                                      maximumAccounts: requests[index].maximumAccounts)
+                                      maximumAccounts: requests[index].maximumAccounts, replaces: requests[index].replaces)
                 }.mapError { $0 as? PortalLinksError ?? PortalLinksError(.invalidInput, "\($0)") }
             }
             let signed = pending.filter { (try? results[$0].get()) != nil }
@@ -109,7 +113,7 @@ extension Installation {
     func ledgerEntry(for link: IssuedLink) -> LedgerEntry {
         LedgerEntry(linkID: link.linkID, clientID: link.claims.clientID, displayName: link.claims.displayName,
                     issuedAt: link.claims.issuedAt, expiresAt: link.claims.expiresAt, keyID: link.claims.keyID,
-                    sentTo: link.sentTo, issuedBy: actor, maximumAccounts: link.maximumAccounts)
+                    sentTo: link.sentTo, issuedBy: actor, maximumAccounts: link.maximumAccounts, replaces: link.replaces)
     }
 
     /// A light check that catches a swapped column, not a full RFC 5322 parser.

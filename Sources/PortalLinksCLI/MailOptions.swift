@@ -86,6 +86,50 @@ struct MailOptions: ParsableArguments {
     }
 }
 
+/// Emails issued links with one template, and keeps each recipient's outcome in the ledger.
+struct InvitationSender {
+    let queue: MailQueue
+    let mail: InvitationMail
+    let renderer: LinkRenderer
+
+    init(mailer: Mailer, mail: InvitationMail, baseURL: String) throws {
+        queue = mailer.start()
+        self.mail = mail
+        renderer = try LinkRenderer(baseURL: baseURL, format: .url)
+    }
+
+    /// Sends `link` to its addresses, records each outcome, and returns them.
+    func send(_ link: IssuedLink, _ installation: Installation) async throws -> [Delivery] {
+        let message = mail.message(url: renderer.url(for: link.token)!, clientID: link.claims.clientID, displayName: link.claims.displayName,
+                                   expiresAt: link.claims.expiresAt, to: link.sentTo, at: installation.clock())
+        let deliveries = await queue.deliver(message, name: "link-\(link.linkID)")
+        try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
+                                                      actor: installation.actor, at: installation.clock())
+        return deliveries
+    }
+
+    /// One line per recipient on stderr; exit status 1 when any was not sent. Never the token.
+    static func report(_ deliveries: [Delivery], link: LinkID) throws {
+        for delivery in deliveries {
+            let line = delivery.state == .sent
+                ? "sent link \(link) to \(delivery.address): \(delivery.detail)"
+                : "not sent to \(delivery.address): \(delivery.detail)"
+            FileHandle.standardError.write(Data("portal-links: \(TerminalText.field(line))\n".utf8))
+        }
+        if deliveries.contains(where: { $0.state == .failed }) { throw ExitCode(1) }
+    }
+}
+
+extension MailOptions {
+    /// Everything about sending `kind` checked, before any link is issued.
+    func invitationSender(_ kind: MailTemplate.Kind, baseURL: String?, _ environment: [String: String]) throws -> InvitationSender {
+        guard let baseURL else { throw ValidationError("sending needs --base-url URL (or PORTAL_LINKS_BASE_URL): the portal address the link opens") }
+        let mailer = try mailer(environment)
+        return try InvitationSender(mailer: mailer, mail: InvitationMail(template: try template(kind, environment), from: mailer.from,
+                                                                        contact: contact(environment)), baseURL: baseURL)
+    }
+}
+
 /// Where one command's emails go: an SMTP server (one connection, kept between messages) or an outbox.
 enum Mailer {
     case smtp(SMTPConfiguration)

@@ -12,10 +12,11 @@ extension PostgresLinkStore {
             for link in links {
                 let inserted = try await connection.run("""
                     INSERT INTO links
-                        (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by, max_accounts)
+                        (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by, max_accounts, replaces)
                     VALUES (\(Int64(bitPattern: link.linkID.rawValue)), \(link.clientID.description), \(link.displayName),
                             \(link.issuedAt), \(link.expiresAt), \(Int64(link.keyID.rawValue)),
-                            \(link.sentTo.joined(separator: "\n")), \(link.issuedBy), \(link.maximumAccounts))
+                            \(link.sentTo.joined(separator: "\n")), \(link.issuedBy), \(link.maximumAccounts),
+                            \(link.replaces.map { Int64(bitPattern: $0.rawValue) }))
                     ON CONFLICT (link_id) DO NOTHING RETURNING link_id
                     """)
                 if inserted > 0 { recorded.append(link) } else { clashes.append(link.linkID) }
@@ -54,7 +55,8 @@ extension PostgresLinkStore {
             expiresAt: try row["expires_at"],
             keyID: KeyID(rawValue: UInt32(truncatingIfNeeded: try row["key_id"] as Int64)),
             sentTo: sentTo.isEmpty ? [] : sentTo.split(separator: "\n").map(String.init),
-            issuedBy: try row["issued_by"], maximumAccounts: try row["max_accounts"])
+            issuedBy: try row["issued_by"], maximumAccounts: try row["max_accounts"],
+            replaces: (try row["replaces"] as Int64?).map { LinkID(rawValue: UInt64(bitPattern: $0)) })
     }
 }
 

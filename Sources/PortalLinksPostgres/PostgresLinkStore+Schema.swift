@@ -151,8 +151,12 @@ extension PostgresLinkStore {
             try await respell(connection)
             try await connection.run("CREATE UNIQUE INDEX accounts_by_email ON accounts (email)")
         }),
-        // How emailing each link to each address went (`portal-links issue --send`).
-        Migration(version: 3, statements: ["""
+        // Email: the link each link replaces (`links resend`, `links renew`), and how emailing each link to each
+        // address went (`portal-links issue --send`).
+        Migration(version: 3, statements: [
+            "ALTER TABLE links ADD COLUMN replaces BIGINT",
+            "CREATE INDEX links_by_replaced ON links (replaces) WHERE replaces IS NOT NULL",
+            """
             CREATE TABLE deliveries (
                 link_id BIGINT NOT NULL,
                 address TEXT NOT NULL,

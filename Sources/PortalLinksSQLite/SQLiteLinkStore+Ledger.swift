@@ -14,12 +14,13 @@ extension SQLiteLinkStore {
                 try db.execute(
                     sql: """
                         INSERT OR IGNORE INTO links
-                            (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by, max_accounts)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            (link_id, client_id, display_name, issued_at, expires_at, key_id, sent_to, issued_by, max_accounts, replaces)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [Int64(bitPattern: link.linkID.rawValue), link.clientID.description, link.displayName,
                                 link.issuedAt, link.expiresAt, Int64(link.keyID.rawValue),
-                                link.sentTo.joined(separator: "\n"), link.issuedBy, link.maximumAccounts])
+                                link.sentTo.joined(separator: "\n"), link.issuedBy, link.maximumAccounts,
+                                link.replaces.map { Int64(bitPattern: $0.rawValue) }])
                 if db.changesCount > 0 { recorded.append(link) } else { clashes.append(link.linkID) }
             }
             try self.appendAudit(recorded.map { AuditEvent("link.issue", "link \($0.linkID) client \($0.clientID) key \($0.keyID)") },
@@ -63,7 +64,8 @@ extension SQLiteLinkStore {
             expiresAt: row["expires_at"],
             keyID: KeyID(rawValue: UInt32(truncatingIfNeeded: row["key_id"] as Int64)),
             sentTo: sentTo.isEmpty ? [] : sentTo.split(separator: "\n").map(String.init),
-            issuedBy: row["issued_by"], maximumAccounts: row["max_accounts"])
+            issuedBy: row["issued_by"], maximumAccounts: row["max_accounts"],
+            replaces: (row["replaces"] as Int64?).map { LinkID(rawValue: UInt64(bitPattern: $0)) })
     }
 
     static func clientID(_ text: String) throws -> ClientID {

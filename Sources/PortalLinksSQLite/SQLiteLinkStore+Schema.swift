@@ -120,8 +120,10 @@ extension SQLiteLinkStore {
                 """)
         }
         migrator.registerMigration("v4 one spelling") { db in try respell(db) }
-        migrator.registerMigration("v5 deliveries") { db in
+        migrator.registerMigration("v5 email") { db in
             try db.execute(sql: """
+                ALTER TABLE links ADD COLUMN replaces INTEGER;
+                CREATE INDEX links_by_replaced ON links (replaces) WHERE replaces IS NOT NULL;
                 CREATE TABLE deliveries (
                     link_id INTEGER NOT NULL,
                     address TEXT NOT NULL,

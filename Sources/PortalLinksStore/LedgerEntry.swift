@@ -12,10 +12,13 @@ public struct LedgerEntry: Sendable, Equatable {
     public var issuedBy: String
     /// How many accounts may register through the link; nil for no cap.
     public var maximumAccounts: Int?
+    /// The link this one was issued to replace (`links resend`, `links renew`).
+    public var replaces: LinkID?
 
     public init(linkID: LinkID, clientID: ClientID, displayName: String?, issuedAt: Int64, expiresAt: Int64,
-                keyID: KeyID, sentTo: [String], issuedBy: String, maximumAccounts: Int? = nil) {
+                keyID: KeyID, sentTo: [String], issuedBy: String, maximumAccounts: Int? = nil, replaces: LinkID? = nil) {
         self.maximumAccounts = maximumAccounts
+        self.replaces = replaces
         self.linkID = linkID
         self.clientID = clientID
         self.displayName = displayName

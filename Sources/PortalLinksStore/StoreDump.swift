@@ -52,6 +52,7 @@ public enum StoreSchema {
         Table(name: "links", columns: [
             ("link_id", .integer), ("client_id", .text), ("display_name", .text), ("issued_at", .integer),
             ("expires_at", .integer), ("key_id", .integer), ("sent_to", .text), ("issued_by", .text), ("max_accounts", .integer),
+            ("replaces", .integer),
         ]),
         Table(name: "deliveries", columns: [
             ("link_id", .integer), ("address", .text), ("state", .text), ("detail", .text), ("at", .integer),

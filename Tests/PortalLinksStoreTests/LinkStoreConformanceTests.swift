@@ -239,6 +239,12 @@ import Testing
             #expect(try await store.deliveries(link: nil, client: nil).count == 3)
             let sends = try await store.auditEntries().filter { $0.operation == "link.send" }.map(\.subject)
             #expect(sends.count == 4 && sends.last == "link \(one) to ana@client.example: sent", "\(sends)")
+            // A replacement names the link it replaces.
+            var replacement = Sample.entry(3, key: 1, expiresAt: Sample.now + 9_000)
+            replacement.replaces = one
+            _ = try await store.recordIssued([replacement], signedBy: KeyID(rawValue: 1), actor: "tester", at: Sample.now)
+            #expect(try await store.ledgerEntry(LinkID(rawValue: 3))?.replaces == one)
+            #expect(try await store.ledgerEntry(one)?.replaces == nil)
         }
     }
 

@@ -74,7 +74,7 @@ import Testing
             }
             let error = try await #require(throws: PortalLinksError.self) { _ = try await fixture.reopen() }
             #expect(error.message.contains(kind == .sqlite ? "\"v9 from the future\"" : "version 9"), "\(error.message)")
-            #expect(error.message.contains(kind == .sqlite ? "\"v5 deliveries\"" : "release's 3"), "\(error.message)")
+            #expect(error.message.contains(kind == .sqlite ? "\"v5 email\"" : "release's 3"), "\(error.message)")
         }
     }
 }

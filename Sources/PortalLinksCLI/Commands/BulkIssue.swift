@@ -14,7 +14,7 @@ struct BulkIssue {
     let outputPath: String?
     let renderer: LinkRenderer
     /// With --send: where the invitations go and what they say.
-    var invitation: (mailer: Mailer, mail: InvitationMail)?
+    var sender: InvitationSender?
     /// Emails a second at most.
     var rate: Double?
 
@@ -90,19 +90,13 @@ struct BulkIssue {
     /// With --send: every issued link that has addresses, emailed at `rate` at most, each outcome recorded in
     /// the ledger as it comes; failures printed by row. Returns the number of addresses not sent to.
     private func send(_ links: [(line: Int, link: IssuedLink)], _ installation: Installation) async throws -> Int {
-        guard let invitation else { return 0 }
-        let queue = invitation.mailer.start()
+        guard let sender else { return 0 }
         let progress = ProgressBar(total: links.count)
         let started = ContinuousClock.now
         var sent = 0, notSent = 0
         for (index, (line, link)) in links.enumerated() {
             if let rate { try await Task.sleep(until: started + .seconds(Double(index) / rate)) }
-            let message = invitation.mail.message(url: renderer.url(for: link.token)!, clientID: link.claims.clientID,
-                                                  displayName: link.claims.displayName, expiresAt: link.claims.expiresAt,
-                                                  to: link.sentTo, at: installation.clock())
-            let deliveries = await queue.deliver(message, name: "link-\(link.linkID)")
-            try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
-                                                          actor: installation.actor, at: installation.clock())
+            let deliveries = try await sender.send(link, installation)
             for delivery in deliveries where delivery.state == .failed {
                 progress.report(TerminalText.field("row \(line): not sent to \(delivery.address): \(delivery.detail)"))
             }

@@ -86,15 +86,9 @@ struct IssueCommand: AsyncParsableCommand {
                                                  contact: mail.contact(global.environment))
         }
         // Everything about sending is checked before a link exists.
-        var invitation: (mailer: Mailer, mail: InvitationMail)?
-        if send {
-            guard base != nil else { throw ValidationError("--send needs --base-url URL (or PORTAL_LINKS_BASE_URL): the portal address the link opens") }
-            let mailer = try mail.mailer(global.environment)
-            invitation = (mailer, InvitationMail(template: try mail.template(.invitation, global.environment), from: mailer.from,
-                                                 contact: mail.contact(global.environment)))
-        }
+        let sender = send ? try mail.invitationSender(.invitation, baseURL: base, global.environment) : nil
         if let csv {
-            try await BulkIssue(csvPath: csv, outputPath: output, renderer: renderer, invitation: invitation, rate: rate).run(global.open())
+            try await BulkIssue(csvPath: csv, outputPath: output, renderer: renderer, sender: sender, rate: rate).run(global.open())
             return
         }
         let clientID = try Arguments.clientID(client!)
@@ -110,25 +104,8 @@ struct IssueCommand: AsyncParsableCommand {
             clientID: clientID, displayName: name?.trimmingCharacters(in: .whitespaces), expiresAt: expiresAt,
             sentTo: sentTo.map { $0.trimmingCharacters(in: .whitespaces) }, maximumAccounts: maximumAccounts))
         print(renderer.render(link))
-        if let invitation {
-            let message = invitation.mail.message(url: try LinkRenderer(baseURL: base, format: .url).url(for: link.token)!,
-                                                  clientID: link.claims.clientID, displayName: link.claims.displayName,
-                                                  expiresAt: link.claims.expiresAt, to: link.sentTo, at: installation.clock())
-            let deliveries = await invitation.mailer.start().deliver(message, name: "link-\(link.linkID)")
-            try await installation.store.recordDeliveries(deliveries.map { $0.record(link.linkID, at: installation.clock()) },
-                                                          actor: installation.actor, at: installation.clock())
-            try await Self.report(deliveries, link: link.linkID)
+        if let sender {
+            try InvitationSender.report(try await sender.send(link, installation), link: link.linkID)
         }
-    }
-
-    /// One line per recipient on stderr; exit status 1 when any was not sent. Never the token.
-    static func report(_ deliveries: [Delivery], link: LinkID) async throws {
-        for delivery in deliveries {
-            let line = delivery.state == .sent
-                ? "sent link \(link) to \(delivery.address): \(delivery.detail)"
-                : "not sent to \(delivery.address): \(delivery.detail)"
-            FileHandle.standardError.write(Data("portal-links: \(TerminalText.field(line))\n".utf8))
-        }
-        if deliveries.contains(where: { $0.state == .failed }) { throw ExitCode(1) }
     }
 }

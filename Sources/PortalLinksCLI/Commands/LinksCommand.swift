@@ -7,7 +7,7 @@ struct LinksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "links",
         abstract: "The ledger of issued links (never the tokens themselves).",
-        subcommands: [List.self, Expiring.self, Show.self])
+        subcommands: [List.self, Expiring.self, Show.self, Resend.self, Renew.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issued links, newest first.")
@@ -76,6 +76,7 @@ struct LinksCommand: AsyncParsableCommand {
             print("issued:   \(TimeText.format(entry.issuedAt)) by \(TerminalText.field(entry.issuedBy))")
             print("expires:  \(TimeText.format(entry.expiresAt))")
             print("key:      \(entry.keyID) (\(keyState?.rawValue ?? "unknown"))")
+            if let replaces = entry.replaces { print("replaces: \(replaces)") }
             print("sent to:  \(entry.sentTo.isEmpty ? "(not recorded)" : TerminalText.field(entry.sentTo.joined(separator: ", ")))")
             for delivery in deliveries {
                 print("  \(TerminalText.field(delivery.address))  \(delivery.state) \(TimeText.format(delivery.at))  \(TerminalText.field(delivery.detail))")
@@ -94,6 +95,7 @@ enum LedgerOutput {
         [("link_id", entry.linkID.description), ("client_id", entry.clientID.description), ("display_name", entry.displayName),
          ("issued_at", entry.issuedAt), ("expires_at", entry.expiresAt), ("key_id", entry.keyID.description),
          ("sent_to", entry.sentTo), ("issued_by", entry.issuedBy), ("max_accounts", entry.maximumAccounts),
+         ("replaces", entry.replaces?.description),
          ("deliveries", RawJSON(text: JSONText.array(deliveries.map {
              JSONText.object([("address", $0.address), ("state", $0.state), ("detail", $0.detail), ("at", $0.at)])
          })))]
