@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "PortalLinksService",
             dependencies: [
-                "CPortalLinks", "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages",
+                "CPortalLinks", "PortalLinks", "PortalLinksCore", "PortalLinksStore", "PortalLinksWire", "PortalLinksMessages", "PortalLinksMail",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -33,10 +33,14 @@ class Mailbox:
 
     def __init__(self):
         self.messages = []
+        self.deferred = set()
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("reject"):
             return "550 5.1.1 <%s>: no such user here" % address
+        if address.startswith("slow") and address not in self.deferred:  # a greylisting server: later, please
+            self.deferred.add(address)
+            return "451 4.7.1 <%s>: greylisted, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -265,3 +269,85 @@ def test_renew_replaces_what_expires_soon_once(smtp, home):
     again = run(env, "links", "renew", "--expiring-within", "14d", "--send", "--expires", "30d")
     assert again.returncode == 0 and "no link to renew" in again.stderr
     assert len(mailbox.messages) == before + 1, "running it twice sends nothing twice"
+
+
+def connect_call(port, key, method, body):
+    """A Connect JSON call to the gateway: (HTTP status, answer)."""
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/portal_links.v1.{method}", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_for(mailbox, count, seconds=20):
+    deadline = time.monotonic() + seconds
+    while len(mailbox.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(mailbox.messages) >= count
+
+
+def test_serve_emails_resets_and_welcomes_itself(smtp, home):
+    """With --reset-url, Accounts.RequestPasswordReset answers without the token and the service emails the
+    reset link to the address on record; with --welcome-url, registration sends a welcome. A greylisting 451
+    is retried; every outcome is in the activity log, and no token in the server's log."""
+    mailbox, port, cert = smtp
+    env = smtp_env(home, port, cert)
+    key = run(env, "callers", "add", "front", "--scopes", "verify,accounts").stdout.strip()
+    link = run(env, "issue", "--client", "acme", "--name", "Acme Portal", "--format", "token").stdout.strip()
+    binary, http = free_port(), free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{binary}", "--http", f"127.0.0.1:{http}", "--hash-priority", "normal",
+                                   "--reset-url", "https://portal.example.com/reset?token={token}",
+                                   "--welcome-url", "https://portal.example.com/sign-in"], env=env, stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                log.seek(0)
+                if "listening on" in log.read():
+                    break
+                time.sleep(0.1)
+            log.seek(0)
+            assert "account emails (password resets, welcomes) through smtp://127.0.0.1" in log.read()
+            before = len(mailbox.messages)
+            for email_address in ["ana@acme.example", "slow-sue@acme.example", "reject-rob@acme.example"]:
+                status, _ = connect_call(http, key, "Accounts/Register", {"token": link, "email": email_address, "password": "correct horse battery"})
+                assert status == 200
+            assert wait_for(mailbox, before + 2), "both welcomes arrived, the greylisted one after its retry"
+            welcomes = {rcpts[0]: email.message_from_bytes(content, policy=email.policy.default) for rcpts, content in mailbox.messages[before:]}
+            assert welcomes["ana@acme.example"]["Subject"] == "Welcome to the Acme Portal portal"
+            assert "https://portal.example.com/sign-in" in welcomes["slow-sue@acme.example"].get_body(("plain",)).get_content()
+
+            before = len(mailbox.messages)
+            status, answer = connect_call(http, key, "Accounts/RequestPasswordReset", {"email": "ANA@acme.example"})
+            assert status == 200 and "resetToken" not in answer and answer["email"] == "ana@acme.example", answer
+            assert wait_for(mailbox, before + 1)
+            [(rcpts, content)] = mailbox.messages[before:]
+            assert rcpts == ["ana@acme.example"], "sent to the address on record"
+            message = email.message_from_bytes(content, policy=email.policy.default)
+            reset_link = re.search(r"https://portal\.example\.com/reset\?token=(\S+)", message.get_body(("plain",)).get_content())
+            token = reset_link.group(1)
+            status, _ = connect_call(http, key, "Accounts/ResetPassword", {"resetToken": token, "newPassword": "a new and long password"})
+            assert status == 200
+            status, _ = connect_call(http, key, "Accounts/SignIn", {"email": "ana@acme.example", "password": "a new and long password"})
+            assert status == 200
+            # No address on record: the same answer, and no email.
+            status, answer = connect_call(http, key, "Accounts/RequestPasswordReset", {"email": "nobody@acme.example"})
+            assert status == 200 and "resetToken" not in answer
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        server_log = log.read()
+    assert token not in server_log and link not in server_log and PASSWORD not in server_log
+    activity = run(env, "audit", "--account", "slow-sue@acme.example").stdout
+    assert re.search(r"account\.welcome_email\t.*retrying in 1\.0 seconds: 451 4\.7\.1", activity), activity
+    assert re.search(r"account\.welcome_email\t.*sent: 250", activity), activity
+    refused = run(env, "audit", "--account", "reject-rob@acme.example").stdout
+    assert re.search(r"account\.welcome_email\t.*failed: 550 5\.1\.1", refused) and "retrying" not in refused, "a 5xx is not retried"
+    ana = run(env, "audit", "--account", "ana@acme.example").stdout
+    assert re.search(r"account\.reset_email\t.*sent: 250", ana) and token not in ana, ana
+    assert len(mailbox.messages) == before + 1, "nothing for an address with no account"

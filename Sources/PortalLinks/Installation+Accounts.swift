@@ -15,6 +15,9 @@ public struct PasswordResetGrant: Sendable {
     /// The address on record: the one place to send the token. The address asked with may differ (case,
     /// spelling), and a mail sent there could reach another mailbox.
     public let email: String
+    /// The account's client, and the link it registered through (whose display name names the portal).
+    public var clientID: ClientID? = nil
+    public var linkID: LinkID? = nil
 }
 
 extension Installation {
@@ -127,7 +130,8 @@ extension Installation {
         }
         try await store.recordActivity(ActivityEntry(at: now, event: "account.reset_request", account: account.email.normalized,
                                                      clientID: account.clientID.description, caller: caller, result: "ok"))
-        return PasswordResetGrant(token: claims.sign(with: key), expiresAt: claims.expiresAt, email: account.email.normalized)
+        return PasswordResetGrant(token: claims.sign(with: key), expiresAt: claims.expiresAt, email: account.email.normalized,
+                                  clientID: account.clientID, linkID: account.linkID)
     }
 
     /// Sets a new password with a reset token: once, within its hour. Ends every session of the account and

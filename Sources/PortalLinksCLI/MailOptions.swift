@@ -32,7 +32,7 @@ struct MailOptions: ParsableArguments {
     var outbox: String?
 
     /// Where mail goes, checked before anything is issued: one error naming what is missing or wrong.
-    func mailer(_ environment: [String: String]) throws -> Mailer {
+    func mailer(_ environment: [String: String], for purpose: String = "--send") throws -> Mailer {
         func setting(_ option: String?, _ variable: String) -> String? {
             [option, environment[variable]].compactMap { $0 }.first { !$0.isEmpty }
         }
@@ -41,9 +41,9 @@ struct MailOptions: ParsableArguments {
             return .outbox(Outbox(directory: outbox), from: from ?? "portal-links@localhost")
         }
         guard let url = setting(smtp, "PORTAL_LINKS_SMTP") else {
-            throw ValidationError("--send needs an SMTP server (--smtp URL or PORTAL_LINKS_SMTP), or --outbox DIR to write the emails to files")
+            throw ValidationError("\(purpose) needs an SMTP server (--smtp URL or PORTAL_LINKS_SMTP), or --outbox DIR to write the emails to files")
         }
-        guard let from else { throw ValidationError("--send needs the sender address: --mail-from EMAIL or PORTAL_LINKS_MAIL_FROM") }
+        guard let from else { throw ValidationError("\(purpose) needs the sender address: --mail-from EMAIL or PORTAL_LINKS_MAIL_FROM") }
         let user = setting(smtpUser, "PORTAL_LINKS_SMTP_USER")
         var password = environment["PORTAL_LINKS_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         if let file = setting(smtpPasswordFile, "PORTAL_LINKS_SMTP_PASSWORD_FILE") {
@@ -127,53 +127,6 @@ extension MailOptions {
         let mailer = try mailer(environment)
         return try InvitationSender(mailer: mailer, mail: InvitationMail(template: try template(kind, environment), from: mailer.from,
                                                                         contact: contact(environment)), baseURL: baseURL)
-    }
-}
-
-/// Where one command's emails go: an SMTP server (one connection, kept between messages) or an outbox.
-enum Mailer {
-    case smtp(SMTPConfiguration)
-    case outbox(Outbox, from: String)
-
-    var from: String {
-        switch self {
-        case .smtp(let configuration): return configuration.from
-        case .outbox(_, let from): return from
-        }
-    }
-
-    func start() -> MailQueue { MailQueue(self) }
-}
-
-/// Sends one message at a time on a thread of its own (libcurl blocks), keeping the SMTP connection between
-/// messages. Everything it holds is touched only on its queue.
-final class MailQueue: @unchecked Sendable {
-    private let mailer: Mailer
-    private let queue = DispatchQueue(label: "portal-links.mail")
-    private var sender: SMTPSender?
-
-    init(_ mailer: Mailer) { self.mailer = mailer }
-
-    /// Each recipient's outcome; the outbox file is named `name`.eml.
-    func deliver(_ message: MailMessage, name: String) async -> [Delivery] {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.deliverNow(message, name: name)) }
-        }
-    }
-
-    private func deliverNow(_ message: MailMessage, name: String) -> [Delivery] {
-        switch mailer {
-        case .smtp(let configuration):
-            if sender == nil { sender = SMTPSender(configuration) }
-            return sender!.send(message)
-        case .outbox(let outbox, _):
-            do {
-                let path = try outbox.write(message, name: name)
-                return message.to.map { Delivery(address: $0, state: .sent, detail: "written to \(path)") }
-            } catch {
-                return message.to.map { Delivery(address: $0, state: .failed, detail: "\(error)") }
-            }
-        }
     }
 }
 

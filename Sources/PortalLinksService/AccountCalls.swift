@@ -11,10 +11,19 @@ final class AccountCalls: Sendable {
     let state: ServingState
     /// Hashes through the server's pool.
     let installation: Installation
+    /// Sends reset and welcome emails, when configured.
+    let mailer: AccountMailer?
 
-    init(state: ServingState, installation: Installation) {
+    init(state: ServingState, installation: Installation, mailer: AccountMailer? = nil) {
         self.state = state
         self.installation = installation
+        self.mailer = mailer
+    }
+
+    /// What the emails call the portal: the display name of the link the account came through, else its client.
+    private func portalName(clientID: ClientID?, linkID: LinkID?) async -> String {
+        if let linkID, let name = try? await installation.store.ledgerEntry(linkID)?.displayName { return name }
+        return clientID?.description ?? "client"
     }
 
     func register(_ request: PortalLinks_V1_RegisterRequest, caller: String) async throws -> PortalLinks_V1_RegisterResponse {
@@ -26,6 +35,10 @@ final class AccountCalls: Sendable {
         let account = try await installation.register(
             link: request.token, email: request.email, password: request.password,
             displayName: request.displayName.isEmpty ? nil : request.displayName, caller: caller, verifier: verifier)
+        if let mailer, mailer.sendsWelcomes {
+            _ = mailer.sendWelcome(to: account.email.normalized, clientID: account.clientID.description,
+                                   portal: await portalName(clientID: account.clientID, linkID: account.linkID), caller: caller)
+        }
         var response = PortalLinks_V1_RegisterResponse()
         response.account = Self.message(account)
         return response
@@ -55,7 +68,14 @@ final class AccountCalls: Sendable {
                               caller: String) async throws -> PortalLinks_V1_PasswordResetResponse {
         var response = PortalLinks_V1_PasswordResetResponse()
         if let grant = try await installation.requestPasswordReset(email: request.email, caller: caller) {
-            response.resetToken = grant.token
+            if let mailer, mailer.sendsResets {
+                // The service emails the link itself: the answer carries no token, so no front-end handles one.
+                guard mailer.sendReset(grant, portal: await portalName(clientID: grant.clientID, linkID: grant.linkID), caller: caller) else {
+                    throw PortalLinksError(.busy, "too many emails are waiting to be sent; try again later")
+                }
+            } else {
+                response.resetToken = grant.token
+            }
             response.email = grant.email
             response.expiresAt = grant.expiresAt
         }

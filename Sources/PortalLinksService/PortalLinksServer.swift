@@ -19,6 +19,8 @@ public final class PortalLinksServer: Service, Sendable {
     private let helloThrottle: FailedHelloThrottle
     /// Password hashes, on threads of their own.
     public let hashing: HashingPool
+    /// Account emails, when the service sends them.
+    let mailer: AccountMailer?
     public let metrics: ServerMetrics
     /// The method table for doors that take whole messages (the HTTP gateway).
     package let messageCalls: MessageCalls
@@ -37,7 +39,8 @@ public final class PortalLinksServer: Service, Sendable {
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
         hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,
                               priority: configuration.hashPriority)
-        accounts = AccountCalls(state: state, installation: state.installation.with(passwordWork: hashing))
+        mailer = configuration.accountMail.map { AccountMailer($0, installation: state.installation, logger: logger) }
+        accounts = AccountCalls(state: state, installation: state.installation.with(passwordWork: hashing), mailer: mailer)
         messageCalls = MessageCalls(state: state, accounts: accounts, issuer: issuer, helloThrottle: helloThrottle, logger: logger)
     }
 
@@ -65,10 +68,12 @@ public final class PortalLinksServer: Service, Sendable {
 
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.issuer.run() }
+            if let mailer { tasks.addTask { await mailer.run() } }
             // Runs until a graceful shutdown (or cancellation) is requested.
             try? await gracefulShutdown()
             await drain(serverChannel)
             issuer.finish()
+            mailer?.finish()
         }
         await hashing.shutdown()
         logger.info("stopped")

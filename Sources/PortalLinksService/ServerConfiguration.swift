@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable {
     public var hashPriority = HashingPool.Priority.idle
     /// TLS, mutual when it verifies client certificates.
     public var tls: TLSConfiguration?
+    /// Account emails the service sends itself (password resets, welcomes); nil: none.
+    public var accountMail: AccountMailer.Configuration?
 
     public init() {}
 }

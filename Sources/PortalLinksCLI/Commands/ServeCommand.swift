@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PortalLinks
 import PortalLinksCore
+import PortalLinksMail
 import PortalLinksGateway
 import PortalLinksPostgres
 import PortalLinksService
@@ -48,6 +49,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("base-url"), help: ArgumentHelp("Portal address for issued links' url (default: $PORTAL_LINKS_BASE_URL).", valueName: "URL"))
     var baseURL: String?
+
+    @Option(name: .customLong("reset-url"), help: ArgumentHelp("Email password resets to the address on record, linking to this page with {token} where the reset token goes, such as https://portal.example.com/reset?token={token} (default: $PORTAL_LINKS_RESET_URL); Accounts.RequestPasswordReset then answers without the token. Needs --smtp (or --outbox).", valueName: "URL"))
+    var resetURL: String?
+
+    @Option(name: .customLong("welcome-url"), help: ArgumentHelp("Email a welcome on registration, naming this sign-in page (default: $PORTAL_LINKS_WELCOME_URL). Needs --smtp (or --outbox).", valueName: "URL"))
+    var welcomeURL: String?
+
+    @OptionGroup(title: "Account emails (with --reset-url or --welcome-url)") var mail: MailOptions
 
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Certificate chain (PEM) to serve TLS with.", valueName: "FILE"))
     var tlsCertificate: String?
@@ -191,6 +200,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.baseURL = baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]
         configuration.tls = try tlsConfiguration()
         if let hashThreads { configuration.hashThreads = hashThreads }
+        configuration.accountMail = try accountMail()
         configuration.maximumWaitingHashes = hashQueue
         configuration.hashPriority = hashPriority
 
@@ -239,6 +249,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let gateway, let httpAddress = try? await gateway.listeningAddress() {
                 lines.append("HTTP gateway on \(configuration.tls == nil ? "http" : "https")://\(Self.hostPort(httpAddress))")
             }
+            if let mail = configuration.accountMail {
+                let kinds = [mail.resetURL.map { _ in "password resets" }, mail.welcomeURL.map { _ in "welcomes" }].compactMap { $0 }
+                lines.append("account emails (\(kinds.joined(separator: ", "))) through \(mail.mailer.description)")
+            }
             lines.append("listening on \(address)" + (configuration.tls == nil ? "" : " (TLS)"))
             // The welcome's key and link go to standard output, before the address: standard error is the log
             // stream, where a secret must never go.
@@ -252,6 +266,21 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         await installation.store.close()
+    }
+
+    /// The account emails asked for, checked before anything starts; nil when neither is.
+    func accountMail() throws -> AccountMailer.Configuration? {
+        let environment = global.environment
+        let reset = [resetURL, environment["PORTAL_LINKS_RESET_URL"]].compactMap { $0 }.first { !$0.isEmpty }
+        let welcome = [welcomeURL, environment["PORTAL_LINKS_WELCOME_URL"]].compactMap { $0 }.first { !$0.isEmpty }
+        guard reset != nil || welcome != nil else { return nil }
+        if let reset, !AccountMailer.Configuration.checkResetURL(reset) {
+            throw ValidationError("--reset-url takes an http(s) URL with {token} where the reset token goes, such as https://portal.example.com/reset?token={token}")
+        }
+        if let welcome { _ = try LinkRenderer.checkedBaseURL(welcome) }
+        return AccountMailer.Configuration(
+            mailer: try mail.mailer(environment, for: "--reset-url and --welcome-url"), resetURL: reset, welcomeURL: welcome,
+            reset: try mail.template(.reset, environment), welcome: try mail.template(.welcome, environment), contact: mail.contact(environment))
     }
 
     /// "127.0.0.1:7421" or "[::1]:7421", for a URL.
