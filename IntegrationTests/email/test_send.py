@@ -160,6 +160,15 @@ def test_a_failure_before_any_recipient_sends_nothing_and_keeps_the_link(smtp, h
     token = result.stdout.strip().split("token=")[1]
     assert token not in result.stderr
     assert "acme" in ledger(env)
+    # Nothing lost: the ledger names the failure, and a resend through a working server reaches each address once.
+    link_id = json.loads(subprocess.run([BIN, "links", "list", "--json"], env=env, capture_output=True, text=True).stdout)[0]["link_id"]
+    shown = json.loads(subprocess.run([BIN, "links", "show", link_id, "--json"], env=env, capture_output=True, text=True).stdout)
+    assert [d["state"] for d in shown["deliveries"]] == ["failed", "failed"]
+    fixed = dict(env, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_PASSWORD=PASSWORD, PORTAL_LINKS_SMTP_CA_FILE=cert)
+    resent = subprocess.run([BIN, "links", "resend", link_id, "--base-url", "https://portal.example.com/join"], env=fixed,
+                            capture_output=True, text=True, timeout=60)
+    assert resent.returncode == 0, resent.stderr
+    assert sorted(r for rcpts, _ in mailbox.messages[before:] for r in rcpts) == ["dee@client.example", "eve@client.example"]
 
 
 def test_the_outbox_holds_each_message_privately_and_nothing_is_sent(smtp, home):
