@@ -80,10 +80,9 @@ def home():
 
 
 def issue(home, port, cert, *recipients, password=PASSWORD, ca=True, extra=()):
-    env = dict(os.environ, PORTAL_LINKS_HOME=home, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_USER=USER,
-               PORTAL_LINKS_SMTP_PASSWORD=password, PORTAL_LINKS_MAIL_FROM="invitations@portal.example.com")
-    if ca:
-        env["PORTAL_LINKS_SMTP_CA_FILE"] = cert
+    env = dict(smtp_env(home, port, cert), PORTAL_LINKS_SMTP_PASSWORD=password)
+    if not ca:
+        del env["PORTAL_LINKS_SMTP_CA_FILE"]
     arguments = [BIN, "issue", "--client", "acme", "--name", "Acme Ünïcode GmbH", "--base-url", "https://portal.example.com/join",
                  "--send", *extra]
     for recipient in recipients:
@@ -198,9 +197,7 @@ def test_bulk_onboarding_sends_each_row_once_at_the_rate_asked(smtp, home):
                        "globex,Globex,30d,\n"
                        "initech,Initech,30d,ines@initech.example\n"
                        "umbrella,Umbrella,30d,uma@umbrella.example\n")
-        env = dict(os.environ, PORTAL_LINKS_HOME=home, PORTAL_LINKS_SMTP=f"smtp://127.0.0.1:{port}", PORTAL_LINKS_SMTP_USER=USER,
-                   PORTAL_LINKS_SMTP_PASSWORD=PASSWORD, PORTAL_LINKS_MAIL_FROM="invitations@portal.example.com",
-                   PORTAL_LINKS_SMTP_CA_FILE=cert)
+        env = smtp_env(home, port, cert)
         started = time.monotonic()
         result = subprocess.run([BIN, "issue", "--csv", csv, "--base-url", "https://portal.example.com/join", "--send", "--rate", "4"],
                                 env=env, capture_output=True, text=True, timeout=60)
