@@ -357,3 +357,26 @@ def test_serve_emails_resets_and_welcomes_itself(smtp, home):
     ana = run(env, "audit", "--account", "ana@acme.example").stdout
     assert re.search(r"account\.reset_email\t.*sent: 250", ana) and token not in ana, ana
     assert len(mailbox.messages) == before + 1, "nothing for an address with no account"
+
+
+def test_send_without_a_server_is_one_error_and_issues_nothing(home):
+    env = dict(os.environ, PORTAL_LINKS_HOME=home)
+    for variable in ["PORTAL_LINKS_SMTP", "PORTAL_LINKS_MAIL_FROM", "PORTAL_LINKS_SMTP_USER", "PORTAL_LINKS_SMTP_PASSWORD"]:
+        env.pop(variable, None)
+    base = ["issue", "--client", "acme", "--sent-to", "ana@acme.example", "--base-url", "https://portal.example.com/join", "--send"]
+    for extra, says in [([], "SMTP server"), (["--smtp", "smtp://127.0.0.1:1"], "sender address"),
+                        (["--smtp", "smtp://user:secret@127.0.0.1:1", "--mail-from", "a@portal.example.com"], "must not hold an account"),
+                        (["--smtp", "http://127.0.0.1:1", "--mail-from", "a@portal.example.com"], "smtp://"),
+                        (["--smtp", "smtp://127.0.0.1:1", "--mail-from", "a@portal.example.com", "--smtp-user", "u"], "password")]:
+        result = run(env, *base, *extra)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and says in result.stderr, (extra, result.stderr)
+        assert "secret" not in result.stderr
+    assert "no links" in run(env, "links", "list").stdout, "nothing was issued"
+    with tempfile.TemporaryDirectory() as folder:
+        password = os.path.join(folder, "password")
+        with open(password, "w") as file:
+            file.write("secret\n")
+        os.chmod(password, 0o644)
+        result = run(env, *base, "--smtp", "smtp://127.0.0.1:1", "--mail-from", "a@portal.example.com", "--smtp-user", "u",
+                     "--smtp-password-file", password)
+        assert result.returncode == 2 and "chmod 600" in result.stderr and "secret" not in result.stderr, result.stderr
