@@ -65,6 +65,7 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench-netns.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/email.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/systemd.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 

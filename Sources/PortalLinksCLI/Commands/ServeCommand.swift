@@ -205,9 +205,14 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.hashPriority = hashPriority
 
         var welcome: [String] = []
+        // Under systemd, standard output goes to the journal ($JOURNAL_STREAM), a log: no key or link there.
+        let toJournal = global.environment["JOURNAL_STREAM"] != nil
+        if isNewStore, toJournal {
+            logger.warning("a new store has no caller yet: add one with 'portal-links callers add NAME --scopes verify,accounts' on this machine, with PORTAL_LINKS_HOME=\(home)")
+        }
         // Two servers started together on a new shared store both find it new; the second finds the caller
         // taken and goes without the welcome.
-        if isNewStore, let key = try await Self.addLocalCaller(installation) {
+        if isNewStore, !toJournal, let key = try await Self.addLocalCaller(installation) {
             let link = try await installation.issue(IssueRequest(clientID: .text("demo"), displayName: "Demo Client"))
             welcome = [
                 isNewHome && FileManager.default.fileExists(atPath: home) ? "created the home directory \(home)" : "set up the new store",
@@ -238,12 +243,9 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(.init(service: gateway!))
         }
         services += [.init(service: server), .init(service: SnapshotReloader(state: state))]
-        let serviceGroup = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        Task {
-            guard let address = try? await server.listeningAddress() else { return }
+        // Printed once the listeners are open; under systemd (Type=notify) also its READY=1.
+        let announce: @Sendable () async -> String? = { [configuration, gateway, welcome] in
+            guard let address = try? await server.listeningAddress() else { return nil }
             var lines = ["home: \(home)"]
             if let postgres = installation.store as? PostgresLinkStore { lines.append("store: \(postgres.location)") }
             if let gateway, let httpAddress = try? await gateway.listeningAddress() {
@@ -258,7 +260,19 @@ struct ServeCommand: AsyncParsableCommand {
             // stream, where a secret must never go.
             if !welcome.isEmpty { FileHandle.standardOutput.write(Data((welcome.joined(separator: "\n") + "\n").utf8)) }
             FileHandle.standardError.write(Data((lines.map { "portal-links: \($0)" }.joined(separator: "\n") + "\n").utf8))
+            return "listening on \(address)"
         }
+        if let notifier = SystemdNotifier(environment: global.environment) {
+            // Last, so that a shutdown tells systemd STOPPING=1 before the server drains.
+            services.append(.init(service: SystemdService(notifier: notifier, watchdog: SystemdNotifier.watchdogInterval(global.environment),
+                                                          ready: announce)))
+        } else {
+            Task { _ = await announce() }
+        }
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
         do {
             try await serviceGroup.run()
         } catch {
