@@ -31,12 +31,17 @@ struct MailOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write each email as an .eml file (0600) here instead of sending it: for development.", valueName: "DIR"))
     var outbox: String?
 
+    /// An option, else its environment variable; empty counts as unset.
+    static func setting(_ option: String?, _ variable: String, _ environment: [String: String]) -> String? {
+        [option, environment[variable]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
+    func sender(_ environment: [String: String]) -> String? { Self.setting(mailFrom, "PORTAL_LINKS_MAIL_FROM", environment) }
+
     /// Where mail goes, checked before anything is issued: one error naming what is missing or wrong.
     func mailer(_ environment: [String: String], for purpose: String = "--send") throws -> Mailer {
-        func setting(_ option: String?, _ variable: String) -> String? {
-            [option, environment[variable]].compactMap { $0 }.first { !$0.isEmpty }
-        }
-        let from = setting(mailFrom, "PORTAL_LINKS_MAIL_FROM")
+        func setting(_ option: String?, _ variable: String) -> String? { Self.setting(option, variable, environment) }
+        let from = sender(environment)
         if let outbox {
             return .outbox(Outbox(directory: outbox), from: from ?? "portal-links@localhost")
         }
@@ -62,14 +67,14 @@ struct MailOptions: ParsableArguments {
 
     func template(_ kind: MailTemplate.Kind, _ environment: [String: String]) throws -> MailTemplate {
         do {
-            return try MailTemplate.load(kind, directory: templateDirectory ?? environment["PORTAL_LINKS_TEMPLATE_DIR"].flatMap { $0.isEmpty ? nil : $0 })
+            return try MailTemplate.load(kind, directory: Self.setting(templateDirectory, "PORTAL_LINKS_TEMPLATE_DIR", environment))
         } catch let error as MailError {
             throw ValidationError(error.description)
         }
     }
 
     func contact(_ environment: [String: String]) -> String? {
-        [mailContact, environment["PORTAL_LINKS_MAIL_CONTACT"]].compactMap { $0 }.first { !$0.isEmpty }
+        Self.setting(mailContact, "PORTAL_LINKS_MAIL_CONTACT", environment)
     }
 
     /// A secret from a file only its owner can read (a password readable by others is refused, as ssh does).

@@ -61,7 +61,7 @@ public enum MailHeader {
     /// As is when printable ASCII, else RFC 2047 encoded words (UTF-8, base64), each at most 75 characters and
     /// never splitting a character, folded onto continuation lines. Controls become spaces first.
     public static func encoded(_ value: String) -> String {
-        let clean = String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        let clean = oneLine(value)
         if clean.utf8.allSatisfy({ (0x20...0x7e).contains($0) }), clean.utf8.count <= 900, !clean.contains("=?") { return folded(clean) }
         var words: [String] = [], chunk: [UInt8] = []
         // "=?UTF-8?B?" + base64 + "?=" within 75 characters: at most 45 bytes of text (60 of base64).
@@ -75,6 +75,11 @@ public enum MailHeader {
         }
         if !chunk.isEmpty { words.append(word(chunk)) }
         return words.joined(separator: "\r\n ")
+    }
+
+    /// `value` with every control (CR, LF, NEL, ...) a space: one line whatever it held.
+    public static func oneLine(_ value: String) -> String {
+        String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     /// Printable ASCII folded before spaces into lines of about 70 characters (RFC 5322 asks for at most 78).

@@ -45,13 +45,9 @@ public struct MailTemplate: Sendable, Equatable {
 
     /// The message's subject, text and HTML with `values` in place.
     public func render(_ values: [String: String]) -> (subject: String, text: String, html: String) {
-        (Self.fill(subject) { values[$0].map(Self.oneLine) ?? "" },
+        (Self.fill(subject) { values[$0].map(MailHeader.oneLine) ?? "" },
          Self.fill(text) { values[$0] ?? "" },
          Self.fill(html) { values[$0].map { HTMLText.escape($0) } ?? "" })
-    }
-
-    static func oneLine(_ value: String) -> String {
-        String(String.UnicodeScalarView(value.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     static func names(in text: String) -> [String] {

@@ -81,8 +81,8 @@ struct IssueCommand: AsyncParsableCommand {
         let base = try (baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]).map(LinkRenderer.checkedBaseURL)
         var renderer = try LinkRenderer(baseURL: base, format: format ?? (base == nil ? .token : .url))
         if renderer.format == .email {
-            let from = mail.mailFrom ?? global.environment["PORTAL_LINKS_MAIL_FROM"] ?? ""
-            renderer.invitation = InvitationMail(template: try mail.template(.invitation, global.environment), from: from,
+            renderer.invitation = InvitationMail(template: try mail.template(.invitation, global.environment),
+                                                 from: mail.sender(global.environment) ?? "",
                                                  contact: mail.contact(global.environment))
         }
         // Everything about sending is checked before a link exists.

@@ -285,8 +285,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// The account emails asked for, checked before anything starts; nil when neither is.
     func accountMail() throws -> AccountMailer.Configuration? {
         let environment = global.environment
-        let reset = [resetURL, environment["PORTAL_LINKS_RESET_URL"]].compactMap { $0 }.first { !$0.isEmpty }
-        let welcome = [welcomeURL, environment["PORTAL_LINKS_WELCOME_URL"]].compactMap { $0 }.first { !$0.isEmpty }
+        let reset = MailOptions.setting(resetURL, "PORTAL_LINKS_RESET_URL", environment)
+        let welcome = MailOptions.setting(welcomeURL, "PORTAL_LINKS_WELCOME_URL", environment)
         guard reset != nil || welcome != nil else { return nil }
         if let reset, !AccountMailer.Configuration.checkResetURL(reset) {
             throw ValidationError("--reset-url takes an http(s) URL with {token} where the reset token goes, such as https://portal.example.com/reset?token={token}")
