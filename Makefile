@@ -22,7 +22,7 @@ CONNECT_SUMS := $(CONNECT_PYTHON_OUT)/portal_links/v1/protos.sha256
 # Unicode's own data for the one-spelling tests (unicode-data: NormalizationTest.txt, compressed, hence bzip2).
 TEST_APT_PACKAGES := libprotobuf-c-dev valgrind strace unicode-data bzip2
 
-.PHONY: help deps client-deps build test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos docs
+.PHONY: help deps client-deps build install man test test-clients demo serve bench bench-clients cluster-test bench-cluster soak fuzz clean protos check-protos docs
 
 ## help: list the targets, each with the first line of its description.
 help:
@@ -40,9 +40,24 @@ client-deps:
 build: deps
 	swift build
 
+## install: the binary, its man page, bash/zsh/fish completions, the systemd unit and the example settings file.
+## Under $$(DESTDIR)$$(PREFIX) (PREFIX=/usr/local): bin/, share/man/man1/, share/bash-completion/completions/,
+## share/zsh/site-functions/, share/fish/vendor_completions.d/, lib/systemd/system/, share/doc/portal-links/
+## (docs/deploying.md). A release build; INSTALL_CONFIGURATION=debug installs the debug one.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_CONFIGURATION ?= release
+install: deps
+	swift build -c $(INSTALL_CONFIGURATION) --product portal-links
+	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)" .build/$(INSTALL_CONFIGURATION)/portal-links
+
+## man: write dist/man/portal-links.1 from the commands' definitions (swift-argument-parser's generate-manual plugin).
+man: deps
+	./scripts/man-page.sh
+
 ## test: every test suite, from a fresh clone (docs/testing.md).
 ## Checks Package.swift declares every import and the Swift client links neither libcrypto nor libargon2,
-## checks the generated code and the CLI reference are current, builds everything, runs the README's walk-through, runs every Swift suite (the stores' against
+## checks the generated code, the CLI reference and the man page are current, builds everything, runs the README's walk-through, runs every Swift suite (the stores' against
 ## SQLite and a throw-away PostgreSQL cluster, which with-postgres.sh installs when missing), then the C and
 ## Python clients against a conformance server, with TLS and without, then the multi-node checks of
 ## cluster-test, then hostile clients against a live server, then forward auth through nginx and Caddy
@@ -55,6 +70,7 @@ test: deps client-deps check-protos
 	swift build --build-tests
 	python3 scripts/check-dependencies.py
 	python3 scripts/generate-cli-reference.py --check $(BIN_DEBUG)
+	./scripts/man-page.sh --check
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/check-readme.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/with-postgres.sh ./scripts/swift-test.sh
 	PORTAL_LINKS_CAPTURE=$(CAPTURE) PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./scripts/test-clients.sh
@@ -66,6 +82,8 @@ test: deps client-deps check-protos
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/bench-netns.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/email.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/systemd.sh
+	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/config.sh
+	./IntegrationTests/install.sh
 	PORTAL_LINKS_BIN=$(CURDIR)/$(BIN_DEBUG) ./IntegrationTests/crash-test.sh
 	python3 scripts/scan-secrets.py $(CAPTURE)
 

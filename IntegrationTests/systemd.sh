@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORTAL_LINKS_BIN="${PORTAL_LINKS_BIN:-$PWD/.build/debug/portal-links}"
-./scripts/apt-install-missing.sh systemd
+./scripts/apt-install-missing.sh systemd procps   # procps: /bin/kill, for ExecReload=
 python=$(./scripts/python-integration-env.sh)
 exec "$python" -m pytest -q -p no:cacheprovider IntegrationTests/systemd "$@"

@@ -22,10 +22,12 @@ struct GlobalOptions: ParsableArguments {
 
     /// `--store`, else `PORTAL_LINKS_STORE`; nil for the SQLite file in the home.
     var storeLocation: StoreLocation? {
-        get throws {
-            guard let text = [store, environment["PORTAL_LINKS_STORE"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) else { return nil }
-            return try StoreLocation(parsing: text)
-        }
+        get throws { try storeLocation(in: environment) }
+    }
+
+    func storeLocation(in environment: [String: String]) throws -> StoreLocation? {
+        guard let text = [store, environment["PORTAL_LINKS_STORE"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) else { return nil }
+        return try StoreLocation(parsing: text)
     }
 
     func validate() throws {
@@ -42,6 +44,11 @@ struct GlobalOptions: ParsableArguments {
     /// that reconnects), by default only warnings and worse. `existing` is for commands that only read: a home
     /// that is not there is an error for them, not a new installation with a new master key.
     func open(logger: Logger? = nil, existing: Bool = false) async throws -> Installation {
+        try await open(logger: logger, existing: existing, environment: environment)
+    }
+
+    /// `environment` instead of the process's: serve's, with its configuration file's settings in it.
+    func open(logger: Logger? = nil, existing: Bool = false, environment: [String: String]) async throws -> Installation {
         var policy = LinkPolicy()
         if let text = environment["PORTAL_LINKS_MAX_LIFETIME"] {
             guard let seconds = TimeText.parseDuration(text), seconds <= 36_500 * 86_400 else {
@@ -57,10 +64,10 @@ struct GlobalOptions: ParsableArguments {
         }
         let home = Installation.homeDirectory(explicit: home, environment: environment)
         if existing, !FileManager.default.fileExists(atPath: home),
-           try storeLocation == nil || environment[MasterKeyLoader.environmentVariable] == nil {
+           try storeLocation(in: environment) == nil || environment[MasterKeyLoader.environmentVariable] == nil {
             throw PortalLinksError(.notFound, "no installation at \(home): set PORTAL_LINKS_HOME or --home to an existing one")
         }
-        guard let location = try storeLocation else {
+        guard let location = try storeLocation(in: environment) else {
             // The default: the embedded SQLite file in the home.
             return try await Installation.open(store: try SQLiteLinkStore(home: home), home: home, environment: environment,
                                                policy: policy, actor: actorName)
@@ -86,6 +93,14 @@ enum Arguments {
             throw ValidationError("\(option) takes a duration such as 14d, 24h or 30m")
         }
         return value
+    }
+
+    /// HOST:PORT, as --listen, --connect and --http take it.
+    static func address(_ text: String, option: String) throws -> (host: String, port: Int) {
+        guard let address = ServeSetting.hostAndPort(text) else {
+            throw ValidationError("\(option) takes HOST:PORT, such as 127.0.0.1:7420 or [::1]:7420")
+        }
+        return address
     }
 
     static func keyID(_ text: String) throws -> KeyID {

@@ -28,7 +28,7 @@ struct MailOptions: ParsableArguments {
     @Option(name: .customLong("template-dir"), help: ArgumentHelp("Templates replacing the built-in ones: invitation.subject, invitation.txt, invitation.html, ... (default: $PORTAL_LINKS_TEMPLATE_DIR).", valueName: "DIR"))
     var templateDirectory: String?
 
-    @Option(help: ArgumentHelp("Write each email as an .eml file (0600) here instead of sending it: for development.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Write each email as an .eml file (0600) here instead of sending it: for development (default: $PORTAL_LINKS_OUTBOX).", valueName: "DIR"))
     var outbox: String?
 
     /// An option, else its environment variable; empty counts as unset.
@@ -42,7 +42,7 @@ struct MailOptions: ParsableArguments {
     func mailer(_ environment: [String: String], for purpose: String = "--send") throws -> Mailer {
         func setting(_ option: String?, _ variable: String) -> String? { Self.setting(option, variable, environment) }
         let from = sender(environment)
-        if let outbox {
+        if let outbox = setting(outbox, "PORTAL_LINKS_OUTBOX") {
             return .outbox(Outbox(directory: outbox), from: from ?? "portal-links@localhost")
         }
         guard let url = setting(smtp, "PORTAL_LINKS_SMTP") else {

@@ -25,7 +25,7 @@ struct PortalLinksCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             IssueCommand.self, VerifyCommand.self, InspectCommand.self, KeysCommand.self, RevokeCommand.self,
-            ClientsCommand.self, LinksCommand.self, AccountsCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self,
+            ClientsCommand.self, LinksCommand.self, AccountsCommand.self, AuditCommand.self, CallersCommand.self, ServeCommand.self, ConfigCommand.self,
             BenchCommand.self, ConformanceServerCommand.self, MigrateStoreCommand.self,
         ])
 }

@@ -27,6 +27,12 @@ enum StoreLocation: Equatable {
         }
     }
 
+    /// A PostgreSQL URL with its password written in it.
+    var hasPassword: Bool {
+        guard case .postgres(let url) = self else { return false }
+        return (try? PostgresStoreURL(parsing: url))?.password != nil
+    }
+
     func open(environment: [String: String], logger: Logger) async throws -> any LinkStore {
         switch self {
         case .sqlite(let path): try SQLiteLinkStore(path: path)

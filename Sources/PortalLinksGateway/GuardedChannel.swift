@@ -1,5 +1,4 @@
 import HummingbirdCore
-import HummingbirdTLS
 import NIOSSL
 import PortalLinksService
 import Logging
@@ -29,9 +28,9 @@ struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 within `limits`, over TLS when `tls` is given (with the binary listener's TLS policy), with
-    /// forward-auth requests answered on the event loop when `forwardAuth` is given.
-    static func guarded(_ limits: HTTPLimits, tls: TLSConfiguration?, connections: ConnectionCount,
+    /// HTTP/1.1 within `limits`, over TLS when `tls` is given (the binary listener's context, replaced with it on
+    /// a reload), with forward-auth requests answered on the event loop when `forwardAuth` is given.
+    static func guarded(_ limits: HTTPLimits, tls: ServerTLS?, connections: ConnectionCount,
                         forwardAuth: ForwardAuth?) -> HTTPServerBuilder {
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestBoundaries(maximumBodyBytes: limits.maximumBodyBytes)]
@@ -42,8 +41,27 @@ extension HTTPServerBuilder {
         return .init { responder in
             let http = HTTP1Channel(responder: responder, configuration: http1)
             guard let tls else { return GuardedChannel(base: http, limits: limits, connections: connections) }
-            return GuardedChannel(base: try TLSChannel(http, tlsConfiguration: TLSPolicy.applied(to: tls)), limits: limits,
-                                  connections: connections)
+            return GuardedChannel(base: ReloadableTLSChannel(base: http, tls: tls), limits: limits, connections: connections)
         }
+    }
+}
+
+/// TLS in front of `base`, with the context `tls` holds when the connection is accepted.
+struct ReloadableTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+
+    let base: Base
+    let tls: ServerTLS
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
     }
 }

@@ -11,7 +11,8 @@ public enum HTTPGateway {
     public struct Configuration: Sendable {
         public var host = "127.0.0.1"
         public var port = 7421
-        public var tls: TLSConfiguration?
+        /// The server's TLS (`PortalLinksServer.tls`), so that a reload reaches both doors.
+        public var tls: ServerTLS?
         public var limits = HTTPLimits()
         /// `Connect-Timeout-Ms` is clamped to this.
         public var maximumCallTimeout: TimeAmount = .seconds(60)

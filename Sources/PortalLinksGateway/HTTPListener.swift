@@ -15,7 +15,7 @@ public final class HTTPListener: Service, Sendable {
     private let bound: BoundAddress
 
     init(name: String, host: String, port: Int, router: Router<GatewayContext>, forwardAuth: ForwardAuth? = nil, limits: HTTPLimits,
-         tls: TLSConfiguration?, group: any EventLoopGroup, logger: Logger) {
+         tls: ServerTLS?, group: any EventLoopGroup, logger: Logger) {
         let connections = ConnectionCount()
         let bound = BoundAddress()
         self.connections = connections

@@ -9,11 +9,15 @@ import Synchronization
 /// `portal-links serve`: accepts connections and answers protocol v1 until graceful shutdown, then stops
 /// accepting, reports NOT_SERVING, lets calls in flight finish (up to the drain timeout) and closes.
 public final class PortalLinksServer: Service, Sendable {
+    /// What a reload may change (limits and timeouts for new connections, the TLS certificate) is read from
+    /// `limits` and `tls` at each accept; the rest is fixed at start.
     private let configuration: ServerConfiguration
+    private let limits: Mutex<ServerConfiguration>
+    /// The TLS context new connections take; nil for plain TCP.
+    public let tls: ServerTLS?
     private let state: ServingState
     private let logger: Logger
     private let group: any EventLoopGroup
-    private let sslContext: NIOSSLContext?
     private let issuer: IssueWorker
     private let accounts: AccountCalls
     private let helloThrottle: FailedHelloThrottle
@@ -31,11 +35,12 @@ public final class PortalLinksServer: Service, Sendable {
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.metrics = metrics
         self.configuration = configuration
+        limits = Mutex(configuration)
         self.state = state
         self.logger = logger
         self.group = group
         helloThrottle = FailedHelloThrottle(burst: configuration.failedHelloBurst, perSecond: configuration.failedHellosPerSecond)
-        sslContext = try configuration.tls.map { try NIOSSLContext(configuration: TLSPolicy.applied(to: $0)) }
+        tls = try configuration.tls.map(ServerTLS.init)
         issuer = IssueWorker(installation: state.installation, baseURL: configuration.baseURL, logger: logger)
         hashing = HashingPool(threads: configuration.hashThreads, maximumWaiting: configuration.maximumWaitingHashes,
                               priority: configuration.hashPriority)
@@ -46,6 +51,30 @@ public final class PortalLinksServer: Service, Sendable {
 
     /// The address the server listens on, once bound (port 0 resolves to the port the system chose).
     public func listeningAddress() async throws -> SocketAddress { try await address.value() }
+
+    /// Applies `new`'s limits, timeouts and TLS certificate to connections accepted from now on; connections
+    /// already open keep theirs. Throws, changing nothing, when the certificate does not load or when TLS would be
+    /// turned on or off (that needs a restart: clients would have to change too).
+    public func reload(_ new: ServerConfiguration) throws {
+        guard (new.tls == nil) == (tls == nil) else {
+            throw ReloadError(message: "TLS cannot be turned \(tls == nil ? "on" : "off") while serving: restart to change it")
+        }
+        if let tls, let configuration = new.tls { try tls.replace(with: configuration) }
+        limits.withLock {
+            $0.maximumConnections = new.maximumConnections
+            $0.maximumConnectionsPerAddress = new.maximumConnectionsPerAddress
+            $0.maximumInFlight = new.maximumInFlight
+            $0.maximumPayload = new.maximumPayload
+            $0.idleTimeout = new.idleTimeout
+            $0.partialFrameTimeout = new.partialFrameTimeout
+            $0.drainTimeout = new.drainTimeout
+        }
+    }
+
+    public struct ReloadError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
@@ -64,7 +93,7 @@ public final class PortalLinksServer: Service, Sendable {
         }
         let bound = serverChannel.localAddress!
         address.settle(.success(bound))
-        logger.info("listening", metadata: ["server.address": "\(bound)", "server.tls": "\(sslContext != nil)"])
+        logger.info("listening", metadata: ["server.address": "\(bound)", "server.tls": "\(tls != nil)"])
 
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.issuer.run() }
@@ -85,7 +114,7 @@ public final class PortalLinksServer: Service, Sendable {
         try? await serverChannel.close()
         let open = connections.withLock { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.drainTimeout.nanoseconds)
+        let deadline = ContinuousClock.now + .nanoseconds(limits.withLock { $0.drainTimeout }.nanoseconds)
         // Cancelled rather than asked to shut down: no waiting, close at once.
         while openConnections > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
@@ -115,9 +144,10 @@ public final class PortalLinksServer: Service, Sendable {
     private func initialise(_ channel: any Channel) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
         let peer = channel.remoteAddress?.ipAddress ?? "-"
+        let current = limits.withLock { $0 }
         let admitted = connections.withLock { connections -> Bool in
-            guard connections.count < configuration.maximumConnections, !state.isDraining else { return false }
-            return connections.insert(channel, id: id, peer: peer, limit: configuration.maximumConnectionsPerAddress)
+            guard connections.count < current.maximumConnections, !state.isDraining else { return false }
+            return connections.insert(channel, id: id, peer: peer, limit: current.maximumConnectionsPerAddress)
         }
         guard admitted else {
             logger.warning("refusing a connection", metadata: ["server.connections": "\(openConnections)", "connection.peer": "\(peer)"])
@@ -128,16 +158,16 @@ public final class PortalLinksServer: Service, Sendable {
         }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            if let sslContext {
-                try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+            if let tls {
+                try pipeline.addHandler(NIOSSLServerHandler(context: tls.current))
             }
-            try pipeline.addHandler(makeConnectionHandler())
+            try pipeline.addHandler(makeConnectionHandler(current))
         }
     }
 
     /// The handler for one accepted connection (a test puts it on an `EmbeddedChannel`).
-    func makeConnectionHandler() -> ConnectionHandler {
+    func makeConnectionHandler(_ configuration: ServerConfiguration? = nil) -> ConnectionHandler {
         ConnectionHandler(state: state, issuer: issuer, accounts: accounts, helloThrottle: helloThrottle, metrics: metrics,
-                          configuration: configuration, logger: logger)
+                          configuration: configuration ?? limits.withLock { $0 }, logger: logger)
     }
 }

@@ -51,15 +51,16 @@ import PortalLinksGateway
         Capture.write([verifierKey, issuerKey, accountsKey].joined(separator: "\n"), to: "secrets/server-\(UUID().uuidString)")
         var gatewayConfiguration = HTTPGateway.Configuration()
         gatewayConfiguration.port = 0
-        gatewayConfiguration.tls = configuration.tls
         configureGateway(&gatewayConfiguration)
         var listeners: [HTTPListener] = []
         let live = try await InProcessServer.start(installation: installation, home: home, configuration: configuration,
                                                    reloadInterval: reloadInterval, logger: logger) { server in
+            var options = gatewayConfiguration
+            options.tls = server.tls
             listeners = [
                 HTTPGateway.metricsListener(host: "127.0.0.1", port: 0, server: server, limits: metricsLimits,
                                             group: MultiThreadedEventLoopGroup.singleton, logger: logger),
-                HTTPGateway.listener(gatewayConfiguration, server: server, group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+                HTTPGateway.listener(options, server: server, group: MultiThreadedEventLoopGroup.singleton, logger: logger),
             ]
             return listeners
         }

@@ -141,7 +141,7 @@ struct BenchRunCommand: AsyncParsableCommand {
     /// Where the load goes, through which door, and the method loaded.
     private func target() throws -> (host: String, port: Int, door: LoadPlan.Door, method: LoadMethod) {
         if let connect {
-            let (host, port) = try ServeCommand.parseListen(connect, option: "--connect")
+            let (host, port) = try Arguments.address(connect, option: "--connect")
             return (host, port, .binary, method ?? .linksVerify)
         }
         let (host, port, door) = try Self.parseHTTP(http!)
@@ -173,7 +173,7 @@ struct BenchRunCommand: AsyncParsableCommand {
         }
         // A colon after any IPv6 bracket starts the port; without one, HTTP's port.
         let hasPort = authority.lastIndex(of: ":").map { colon in authority.lastIndex(of: "]").map { $0 < colon } ?? true } ?? false
-        let (host, port) = try ServeCommand.parseListen(hasPort ? authority : authority + ":80", option: "--http")
+        let (host, port) = try Arguments.address(hasPort ? authority : authority + ":80", option: "--http")
         return (host, port, door)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Logging
 import NIOCore
@@ -28,185 +29,181 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
-    var listen = "127.0.0.1:7420"
-
     @Option(help: ArgumentHelp("""
+        Read settings from this JSON or YAML file (default: $PORTAL_LINKS_CONFIG; docs/configuration.md). A flag \
+        wins over its environment variable, which wins over the file, which wins over the default. SIGHUP, or a \
+        change to the file, reloads the TLS certificate and key, the log level and the limits and timeouts of new \
+        connections.
+        """, valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ServeSetting.help("Address to listen on.", "listen", valueName: "HOST:PORT"))
+    var listen: String?
+
+    @Option(help: ServeSetting.help("""
         Address of the HTTP gateway (docs/http.md): Connect calls (POST /portal_links.v1.Links/Verify and every \
         other method), forward auth for reverse proxies (/auth/link, /auth/session), GET /healthz and /readyz; \
         with the TLS options, over TLS. 'none' turns it off.
-        """, valueName: "HOST:PORT"))
-    var http = "127.0.0.1:7421"
+        """, "http.listen", valueName: "HOST:PORT"))
+    var http: String?
 
-    @Option(name: .customLong("session-cookie"), help: "Cookie that carries the session token for /auth/session.")
-    var sessionCookie = "portal_session"
+    @Option(name: .customLong("session-cookie"), help: ServeSetting.help("Cookie that carries the session token for /auth/session.", "http.session_cookie"))
+    var sessionCookie: String?
 
-    @Option(name: .customLong("link-refused-page"), help: ArgumentHelp("Page /auth/link redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", valueName: "URL"))
+    @Option(name: .customLong("link-refused-page"), help: ServeSetting.help("Page /auth/link redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", "http.link_refused_page", valueName: "URL"))
     var linkRefusedPage: String?
 
-    @Option(name: .customLong("sign-in-page"), help: ArgumentHelp("Page /auth/session redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", valueName: "URL"))
+    @Option(name: .customLong("sign-in-page"), help: ServeSetting.help("Page /auth/session redirects to (with ?reason=) when the proxy asks for redirects instead of 401.", "http.sign_in_page", valueName: "URL"))
     var signInPage: String?
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("Portal address for issued links' url (default: $PORTAL_LINKS_BASE_URL).", valueName: "URL"))
+    @Option(name: .customLong("base-url"), help: ServeSetting.help("Portal address for issued links' url.", "links.base_url", valueName: "URL"))
     var baseURL: String?
 
-    @Option(name: .customLong("reset-url"), help: ArgumentHelp("Email password resets to the address on record, linking to this page with {token} where the reset token goes, such as https://portal.example.com/reset?token={token} (default: $PORTAL_LINKS_RESET_URL); Accounts.RequestPasswordReset then answers without the token. Needs --smtp (or --outbox).", valueName: "URL"))
+    @Option(name: .customLong("reset-url"), help: ServeSetting.help("Email password resets to the address on record, linking to this page with {token} where the reset token goes, such as https://portal.example.com/reset?token={token}; Accounts.RequestPasswordReset then answers without the token. Needs --smtp (or --outbox).", "accounts.reset_url", valueName: "URL"))
     var resetURL: String?
 
-    @Option(name: .customLong("welcome-url"), help: ArgumentHelp("Email a welcome on registration, naming this sign-in page (default: $PORTAL_LINKS_WELCOME_URL). Needs --smtp (or --outbox).", valueName: "URL"))
+    @Option(name: .customLong("welcome-url"), help: ServeSetting.help("Email a welcome on registration, naming this sign-in page. Needs --smtp (or --outbox).", "accounts.welcome_url", valueName: "URL"))
     var welcomeURL: String?
 
     @OptionGroup(title: "Account emails (with --reset-url or --welcome-url)") var mail: MailOptions
 
-    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Certificate chain (PEM) to serve TLS with.", valueName: "FILE"))
+    @Option(name: .customLong("tls-cert"), help: ServeSetting.help("Certificate chain (PEM) to serve TLS with.", "tls.cert_file", valueName: "FILE"))
     var tlsCertificate: String?
 
-    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Private key (PEM) of the certificate.", valueName: "FILE"))
+    @Option(name: .customLong("tls-key"), help: ServeSetting.help("Private key (PEM) of the certificate.", "tls.key_file", valueName: "FILE"))
     var tlsKey: String?
 
-    @Option(name: .customLong("tls-client-ca"), help: ArgumentHelp("CA (PEM) that client certificates must chain to: mutual TLS.", valueName: "FILE"))
+    @Option(name: .customLong("tls-client-ca"), help: ServeSetting.help("CA (PEM) that client certificates must chain to: mutual TLS.", "tls.client_ca_file", valueName: "FILE"))
     var tlsClientCA: String?
 
-    @Option(name: .customLong("max-connections"), help: "Connections open at once; more are refused.")
-    var maximumConnections = 10_000
+    @Option(name: .customLong("max-connections"), help: ServeSetting.help("Connections open at once; more are refused.", "limits.max_connections"))
+    var maximumConnections: Int?
 
-    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address may hold open; more are refused (raise it to --max-connections behind a TCP balancer).")
-    var maximumConnectionsPerAddress = 1_024
+    @Option(name: .customLong("max-connections-per-address"), help: ServeSetting.help("Connections one client address may hold open; more are refused (raise it to --max-connections behind a TCP balancer).", "limits.max_connections_per_address"))
+    var maximumConnectionsPerAddress: Int?
 
-    @Option(name: .customLong("max-in-flight"), help: "Calls in flight per connection before the server stops reading it.")
-    var maximumInFlight = 1_024
+    @Option(name: .customLong("max-in-flight"), help: ServeSetting.help("Calls in flight per connection before the server stops reading it.", "limits.max_in_flight"))
+    var maximumInFlight: Int?
 
-    @Option(name: .customLong("max-frame-bytes"), help: "Largest payload accepted; a longer one closes the connection.")
-    var maximumFrameBytes = 65_536
+    @Option(name: .customLong("max-frame-bytes"), help: ServeSetting.help("Largest payload accepted; a longer one closes the connection.", "limits.max_frame_bytes"))
+    var maximumFrameBytes: Int?
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this long.", valueName: "DURATION"))
-    var idleTimeout = "5m"
+    @Option(name: .customLong("idle-timeout"), help: ServeSetting.help("Close connections idle this long.", "timeouts.idle", valueName: "DURATION"))
+    var idleTimeout: String?
 
-    @Option(name: .customLong("frame-timeout"), help: ArgumentHelp("Close connections whose frame stays unfinished this long, and connections without a successful Hello after this long without traffic.", valueName: "DURATION"))
-    var frameTimeout = "10s"
+    @Option(name: .customLong("frame-timeout"), help: ServeSetting.help("Close connections whose frame stays unfinished this long, and connections without a successful Hello after this long without traffic.", "timeouts.frame", valueName: "DURATION"))
+    var frameTimeout: String?
 
-    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("On shutdown, how long calls in flight get to finish.", valueName: "DURATION"))
-    var drainTimeout = "10s"
+    @Option(name: .customLong("drain-timeout"), help: ServeSetting.help("On shutdown, how long calls in flight get to finish.", "timeouts.drain", valueName: "DURATION"))
+    var drainTimeout: String?
 
-    @Option(help: "Event-loop threads (default: one per core).")
+    @Option(help: ServeSetting.help("Event-loop threads.", "threads"))
     var threads: Int?
 
-    @Option(name: .customLong("hash-threads"), help: "Threads hashing passwords for sign-in, registration and reset, 19 MiB each while busy (default: one per core).")
+    @Option(name: .customLong("hash-threads"), help: ServeSetting.help("Threads hashing passwords for sign-in, registration and reset, 19 MiB each while busy.", "hashing.threads"))
     var hashThreads: Int?
 
-    @Option(name: .customLong("hash-queue"), help: "Password hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED.")
-    var hashQueue = 64
+    @Option(name: .customLong("hash-queue"), help: ServeSetting.help("Password hashes that may wait for a thread; beyond them account calls get RESOURCE_EXHAUSTED.", "hashing.queue"))
+    var hashQueue: Int?
 
-    @Option(name: .customLong("hash-priority"), help: "idle (hashes get only the CPU the event loops leave, so Verify keeps its speed on a busy machine), low (nice +10) or normal.")
-    var hashPriority: HashingPool.Priority = .idle
+    @Option(name: .customLong("hash-priority"), help: ServeSetting.help("idle (hashes get only the CPU the event loops leave, so Verify keeps its speed on a busy machine), low (nice +10) or normal.", "hashing.priority"))
+    var hashPriority: String?
 
-    @Option(name: .customLong("min-password-length"), help: "Shortest password accepted at registration and reset (8 to 64; 15 is advised without a second factor).")
-    var minimumPasswordLength = PasswordPolicy.defaultMinimumLength
+    @Option(name: .customLong("min-password-length"), help: ServeSetting.help("Shortest password accepted at registration and reset (8 to 64; 15 is advised without a second factor).", "accounts.min_password_length"))
+    var minimumPasswordLength: Int?
 
-    @Option(name: .customLong("lockout-attempts"), help: "Failed sign-ins in a row that lock an account.")
-    var lockoutAttempts = 5
+    @Option(name: .customLong("lockout-attempts"), help: ServeSetting.help("Failed sign-ins in a row that lock an account.", "accounts.lockout_attempts"))
+    var lockoutAttempts: Int?
 
-    @Option(name: .customLong("lockout-duration"), help: ArgumentHelp("How long a locked account stays locked.", valueName: "DURATION"))
-    var lockoutDuration = "15m"
+    @Option(name: .customLong("lockout-duration"), help: ServeSetting.help("How long a locked account stays locked.", "accounts.lockout_duration", valueName: "DURATION"))
+    var lockoutDuration: String?
 
-    @Option(help: ArgumentHelp("""
+    @Option(help: ServeSetting.help("""
         Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz, /readyz): \
         portal_links_requests_total{method,status}, portal_links_verify_results_total{result}, \
         portal_links_request_duration_seconds{method} (histogram), portal_links_open_connections, \
         portal_links_key_ring_generation. Calls through the HTTP gateway count with the binary port's. At most \
         64 connections, each request whole within 5 s, kept-alive connections closed after 30 s idle.
-        """, valueName: "HOST:PORT"))
+        """, "metrics.listen", valueName: "HOST:PORT"))
     var metrics: String?
 
-    @Option(name: .customLong("log-format"), help: "text or json, on stderr.")
-    var logFormat: LogFormat = .text
+    @Option(name: .customLong("log-format"), help: ServeSetting.help("text or json, on stderr.", "log.format"))
+    var logFormat: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel = "info"
+    @Option(name: .customLong("log-level"), help: ServeSetting.help("trace, debug, info, notice, warning, error or critical.", "log.level"))
+    var logLevel: String?
 
-    enum LogFormat: String, ExpressibleByArgument { case text, json }
+    /// The flags given, by setting key: the first of the sources `ServeSettings` reads.
+    var flagValues: [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        let texts: [(String, String?)] = [
+            ("home", global.home), ("store.url", global.store), ("listen", listen), ("http.listen", http),
+            ("http.session_cookie", sessionCookie), ("http.link_refused_page", linkRefusedPage), ("http.sign_in_page", signInPage),
+            ("metrics.listen", metrics), ("tls.cert_file", tlsCertificate), ("tls.key_file", tlsKey), ("tls.client_ca_file", tlsClientCA),
+            ("timeouts.idle", idleTimeout), ("timeouts.frame", frameTimeout), ("timeouts.drain", drainTimeout),
+            ("hashing.priority", hashPriority), ("accounts.lockout_duration", lockoutDuration), ("accounts.reset_url", resetURL),
+            ("accounts.welcome_url", welcomeURL), ("links.base_url", baseURL), ("log.level", logLevel), ("log.format", logFormat),
+            ("mail.smtp", mail.smtp), ("mail.smtp_user", mail.smtpUser), ("mail.smtp_password_file", mail.smtpPasswordFile),
+            ("mail.smtp_ca_file", mail.smtpCAFile), ("mail.from", mail.mailFrom), ("mail.contact", mail.mailContact),
+            ("mail.template_dir", mail.templateDirectory), ("mail.outbox", mail.outbox),
+        ]
+        let numbers: [(String, Int?)] = [
+            ("limits.max_connections", maximumConnections), ("limits.max_connections_per_address", maximumConnectionsPerAddress),
+            ("limits.max_in_flight", maximumInFlight), ("limits.max_frame_bytes", maximumFrameBytes), ("threads", threads),
+            ("hashing.threads", hashThreads), ("hashing.queue", hashQueue), ("accounts.min_password_length", minimumPasswordLength),
+            ("accounts.lockout_attempts", lockoutAttempts),
+        ]
+        for case let (key, value?) in texts { values[key] = .string(value) }
+        for case let (key, value?) in numbers { values[key] = .int(value) }
+        return values
+    }
 
-    func validate() throws {
-        _ = try Self.parseListen(listen)
-        if let metrics { _ = try Self.parseListen(metrics, option: "--metrics") }
-        if http != "none" { _ = try Self.parseListen(http, option: "--http") }
-        for (page, option) in [(linkRefusedPage, "--link-refused-page"), (signInPage, "--sign-in-page")] {
-            if let page, !(page.hasPrefix("https://") || page.hasPrefix("http://") || page.hasPrefix("/")) || page.contains(where: \.isNewline) {
-                throw ValidationError("\(option) takes an http(s) URL or a path starting with /")
-            }
-        }
-        guard !sessionCookie.isEmpty, sessionCookie.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw ValidationError("--session-cookie takes letters, digits, '-', '_' and '.'")
-        }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads takes 1 to 256") }
-        for (value, option) in [(idleTimeout, "--idle-timeout"), (frameTimeout, "--frame-timeout"), (drainTimeout, "--drain-timeout")] {
-            _ = try Arguments.duration(value, option: option)
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level takes trace, debug, info, notice, warning, error or critical") }
-        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        if tlsClientCA != nil, tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
-        guard maximumConnections > 0, maximumConnectionsPerAddress > 0, maximumInFlight > 0, (1...16_777_216).contains(maximumFrameBytes) else {
-            throw ValidationError("--max-connections, --max-connections-per-address and --max-in-flight must be positive; --max-frame-bytes 1 to 16777216")
-        }
-        if let baseURL { _ = try LinkRenderer.checkedBaseURL(baseURL) }
-        if let hashThreads, !(1...64).contains(hashThreads) { throw ValidationError("--hash-threads takes 1 to 64") }
-        guard (0...100_000).contains(hashQueue) else { throw ValidationError("--hash-queue takes 0 to 100000") }
-        guard (8...64).contains(minimumPasswordLength) else { throw ValidationError("--min-password-length takes 8 to 64") }
-        guard (1...100).contains(lockoutAttempts) else { throw ValidationError("--lockout-attempts takes 1 to 100") }
-        guard try Arguments.duration(lockoutDuration, option: "--lockout-duration") > 0 else {
-            throw ValidationError("--lockout-duration must be longer than zero")
+    /// Every setting from the flags, the environment, the file and the defaults; the first problem is the error.
+    static func settings(flags: [String: ConfigContent], environment: [String: String], configPath: String?) async throws -> ServeSettings {
+        do {
+            let file = try await ConfigurationFile.load(ifGiven: configPath)
+            return try ServeSettings.resolve(flags: flags, environment: environment, file: file)
+        } catch let problem as SettingProblem {
+            throw PortalLinksError(.invalidInput, problem.description)
+        } catch let problems as SettingProblems {
+            throw PortalLinksError(.invalidInput, problems.problems[0].description)
         }
     }
 
-    static func parseListen(_ text: String, option: String = "--listen") throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
-            throw ValidationError("\(option) takes HOST:PORT, such as 127.0.0.1:7420 or [::1]:7420")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ValidationError("\(option) takes HOST:PORT, such as 127.0.0.1:7420") }
-        return (host, port)
+    /// `--config`, else `$PORTAL_LINKS_CONFIG`.
+    static func configPath(_ option: String?, _ environment: [String: String]) -> String? {
+        MailOptions.setting(option, "PORTAL_LINKS_CONFIG", environment)
     }
 
     func run() async throws {
-        let format = logFormat
-        let level = Logger.Level(rawValue: logLevel)!
+        let processEnvironment = global.environment
+        let configPath = Self.configPath(config, processEnvironment)
+        let flags = flagValues
+        let settings = try await Self.settings(flags: flags, environment: processEnvironment, configPath: configPath)
+        let logLevel = LogLevelControl(Logger.Level(rawValue: settings["log.level"]!)!)
+        let json = settings["log.format"] == "json"
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            logLevel.handler(json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label))
         }
         let logger = Logger(label: "portal-links.serve")
+        // The layers below read their settings from an environment: the process's, with the file's added.
+        let environment = try settings.environment(over: processEnvironment)
+        var global = global
+        global.home = settings["home"]
+        global.store = settings["store.url"]
 
-        let home = Installation.homeDirectory(explicit: global.home, environment: global.environment)
+        let home = Installation.homeDirectory(explicit: global.home, environment: environment)
         let isNewHome = !FileManager.default.fileExists(atPath: home)
-        var accountPolicy = AccountPolicy()
-        accountPolicy.passwords.minimumLength = minimumPasswordLength
-        accountPolicy.lockout = LockoutPolicy(maximumFailures: lockoutAttempts,
-                                              lockSeconds: try Arguments.duration(lockoutDuration, option: "--lockout-duration"))
-        let installation = try await global.open(logger: logger).acting(as: "serve").with(accountPolicy: accountPolicy)
+        let installation = try await global.open(logger: logger, environment: environment).acting(as: "serve").with(accountPolicy: settings.accountPolicy)
         // The embedded store is new with its home; a store elsewhere while nothing was ever written to it.
-        let isNewStore = try global.storeLocation == nil ? isNewHome : try await installation.store.generation() == 0
+        let isNewStore = try global.storeLocation(in: environment) == nil ? isNewHome : try await installation.store.generation() == 0
 
-        var configuration = ServerConfiguration()
-        (configuration.host, configuration.port) = try Self.parseListen(listen)
-        configuration.maximumConnections = maximumConnections
-        configuration.maximumConnectionsPerAddress = maximumConnectionsPerAddress
-        configuration.maximumInFlight = maximumInFlight
-        configuration.maximumPayload = maximumFrameBytes
-        configuration.idleTimeout = .seconds(try Arguments.duration(idleTimeout, option: "--idle-timeout"))
-        configuration.partialFrameTimeout = .seconds(try Arguments.duration(frameTimeout, option: "--frame-timeout"))
-        configuration.drainTimeout = .seconds(try Arguments.duration(drainTimeout, option: "--drain-timeout"))
-        configuration.baseURL = baseURL ?? global.environment["PORTAL_LINKS_BASE_URL"]
-        configuration.tls = try tlsConfiguration()
-        if let hashThreads { configuration.hashThreads = hashThreads }
-        configuration.accountMail = try accountMail()
-        configuration.maximumWaitingHashes = hashQueue
-        configuration.hashPriority = hashPriority
+        var configuration = try settings.serverConfiguration()
+        configuration.accountMail = try accountMail(settings, environment)
 
         var welcome: [String] = []
         // Under systemd, standard output goes to the journal ($JOURNAL_STREAM), a log: no key or link there.
-        let toJournal = global.environment["JOURNAL_STREAM"] != nil
+        let toJournal = environment["JOURNAL_STREAM"] != nil
         if isNewStore, toJournal {
             logger.warning("a new store has no caller yet: add one with 'portal-links callers add NAME --scopes verify,accounts' on this machine, with PORTAL_LINKS_HOME=\(home)")
         }
@@ -221,28 +218,32 @@ struct ServeCommand: AsyncParsableCommand {
             ]
         }
         let state = try await ServingState(installation: installation, logger: logger)
-        let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+        let group: any EventLoopGroup = settings.number("threads").map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton
         let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger, group: group)
         // Shut down in reverse order: reloads stop, the binary port drains (the HTTP gateway's /readyz then
         // answers 503), then the gateway and the metrics endpoint close.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let metrics {
-            let (host, port) = try Self.parseListen(metrics)
+        if let metrics = settings["metrics.listen"] {
+            let (host, port) = ServeSetting.hostAndPort(metrics)!
             services.append(.init(service: HTTPGateway.metricsListener(host: host, port: port, server: server, group: group, logger: logger)))
         }
         var gateway: HTTPListener?
-        if http != "none" {
+        if let http = settings["http.listen"], http != "none" {
             var options = HTTPGateway.Configuration()
-            (options.host, options.port) = try Self.parseListen(http)
-            options.tls = configuration.tls
-            options.sessionCookie = sessionCookie
-            options.linkRedirect = linkRefusedPage
-            options.sessionRedirect = signInPage
+            (options.host, options.port) = ServeSetting.hostAndPort(http)!
+            options.tls = server.tls
+            options.sessionCookie = settings["http.session_cookie"]!
+            options.linkRedirect = settings["http.link_refused_page"]
+            options.sessionRedirect = settings["http.sign_in_page"]
             gateway = HTTPGateway.listener(options, server: server, group: group, logger: logger)
             services.append(.init(service: gateway!))
         }
-        services += [.init(service: server), .init(service: SnapshotReloader(state: state))]
+        services += [
+            .init(service: server), .init(service: SnapshotReloader(state: state)),
+            .init(service: ConfigurationReloader(path: configPath, flags: flags, environment: processEnvironment, settings: settings,
+                                                 server: server, logLevel: logLevel, logger: logger)),
+        ]
         // Printed once the listeners are open; under systemd (Type=notify) also its READY=1.
         let announce: @Sendable () async -> String? = { [configuration, gateway, welcome] in
             guard let address = try? await server.listeningAddress() else { return nil }
@@ -283,15 +284,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The account emails asked for, checked before anything starts; nil when neither is.
-    func accountMail() throws -> AccountMailer.Configuration? {
-        let environment = global.environment
-        let reset = MailOptions.setting(resetURL, "PORTAL_LINKS_RESET_URL", environment)
-        let welcome = MailOptions.setting(welcomeURL, "PORTAL_LINKS_WELCOME_URL", environment)
+    func accountMail(_ settings: ServeSettings, _ environment: [String: String]) throws -> AccountMailer.Configuration? {
+        let reset = settings["accounts.reset_url"]
+        let welcome = settings["accounts.welcome_url"]
         guard reset != nil || welcome != nil else { return nil }
-        if let reset, !AccountMailer.Configuration.checkResetURL(reset) {
-            throw ValidationError("--reset-url takes an http(s) URL with {token} where the reset token goes, such as https://portal.example.com/reset?token={token}")
-        }
-        if let welcome { _ = try LinkRenderer.checkedBaseURL(welcome) }
         return AccountMailer.Configuration(
             mailer: try mail.mailer(environment, for: "--reset-url and --welcome-url"), resetURL: reset, welcomeURL: welcome,
             reset: try mail.template(.reset, environment), welcome: try mail.template(.welcome, environment), contact: mail.contact(environment))
@@ -311,22 +307,4 @@ struct ServeCommand: AsyncParsableCommand {
             return nil
         }
     }
-
-    func tlsConfiguration() throws -> TLSConfiguration? {
-        guard let tlsCertificate, let tlsKey else { return nil }
-        do {
-            var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
-            if let tlsClientCA {
-                configuration.certificateVerification = .noHostnameVerification
-                configuration.trustRoots = .file(tlsClientCA)
-            }
-            return configuration
-        } catch {
-            throw PortalLinksError(.invalidInput, "cannot read the TLS certificate or key: \(error)")
-        }
-    }
 }
-
-extension HashingPool.Priority: ExpressibleByArgument {}

@@ -1,0 +1,71 @@
+import Configuration
+import Foundation
+import PortalLinks
+import Yams
+
+/// A configuration file for `serve`: JSON (.json) or YAML (.yaml, .yml), read through swift-configuration's
+/// providers. The keys it holds are listed separately, so that a key nothing reads is an error rather than a typo
+/// that silently changes nothing.
+struct ConfigurationFile: Sendable {
+    let path: String
+    let provider: any ConfigProvider
+    /// Every leaf key, dotted: `limits.max_connections`.
+    let keys: [String]
+    /// Others may read the file: then it must not hold a secret.
+    let isReadableByOthers: Bool
+
+    /// Reads and parses `path`; one problem naming the file when it cannot be.
+    static func load(_ path: String) async throws(SettingProblem) -> ConfigurationFile {
+        let name = TerminalText.field(path)
+        var status = stat()
+        guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw SettingProblem(place: name, reason: "cannot be read")
+        }
+        let isYAML = path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+        guard isYAML || path.hasSuffix(".json") else {
+            throw SettingProblem(place: name, reason: "is neither .json nor .yaml (or .yml)")
+        }
+        let tree: Any?
+        do {
+            tree = isYAML ? try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+                          : try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            // The parser's first line says where; later lines would quote the file.
+            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            let reason = text.split(whereSeparator: \.isNewline).first.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ": ")) } ?? text
+            throw SettingProblem(place: name, reason: "is not valid \(isYAML ? "YAML" : "JSON"): \(reason)")
+        }
+        guard tree == nil || tree is [String: Any] else {
+            throw SettingProblem(place: name, reason: "must hold a mapping of keys to values at its top")
+        }
+        let provider: any ConfigProvider
+        if tree == nil { return ConfigurationFile(path: path, provider: InMemoryProvider(values: [:]), keys: [], isReadableByOthers: false) }
+        do {
+            // The providers take their file's path from configuration of their own.
+            let location = ConfigReader(provider: InMemoryProvider(values: ["filePath": .init(.string(path), isSecret: false)]))
+            provider = isYAML ? try await FileProvider<YAMLSnapshot>(config: location) as any ConfigProvider
+                              : try await FileProvider<JSONSnapshot>(config: location)
+        } catch {
+            throw SettingProblem(place: name, reason: "cannot be read as configuration: \(error)")
+        }
+        return ConfigurationFile(path: path, provider: provider, keys: Self.leafKeys(tree as? [String: Any] ?? [:]),
+                                 isReadableByOthers: status.st_mode & 0o077 != 0)
+    }
+
+    static func load(ifGiven path: String?) async throws(SettingProblem) -> ConfigurationFile? {
+        guard let path else { return nil }
+        return try await load(path)
+    }
+
+    /// Keys of the values in a parsed file, nested mappings joined with dots. An empty value counts as absent.
+    static func leafKeys(_ mapping: [String: Any], prefix: String = "") -> [String] {
+        mapping.keys.sorted().flatMap { name -> [String] in
+            let key = prefix + name
+            switch mapping[name] {
+            case let nested as [String: Any]: return leafKeys(nested, prefix: key + ".")
+            case is NSNull, nil: return []
+            default: return [key]
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import NIOCore
+import NIOSSL
+import PortalLinks
+import PortalLinksCore
+import PortalLinksService
+import PortalLinksStore
+
+extension ServeSettings {
+    /// The server's configuration, but for the account emails (`ServeCommand.accountMail`). Reads the TLS files,
+    /// so that a certificate that does not load is refused here, before anything changes.
+    func serverConfiguration() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        (configuration.host, configuration.port) = ServeSetting.hostAndPort(self["listen"]!)!
+        configuration.maximumConnections = number("limits.max_connections")!
+        configuration.maximumConnectionsPerAddress = number("limits.max_connections_per_address")!
+        configuration.maximumInFlight = number("limits.max_in_flight")!
+        configuration.maximumPayload = number("limits.max_frame_bytes")!
+        configuration.idleTimeout = .seconds(seconds("timeouts.idle")!)
+        configuration.partialFrameTimeout = .seconds(seconds("timeouts.frame")!)
+        configuration.drainTimeout = .seconds(seconds("timeouts.drain")!)
+        configuration.baseURL = self["links.base_url"]
+        configuration.tls = try tlsConfiguration()
+        if let threads = number("hashing.threads") { configuration.hashThreads = threads }
+        configuration.maximumWaitingHashes = number("hashing.queue")!
+        configuration.hashPriority = HashingPool.Priority(rawValue: self["hashing.priority"]!)!
+        return configuration
+    }
+
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        guard let certificate = self["tls.cert_file"], let key = self["tls.key_file"] else { return nil }
+        do {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            if let clientCA = self["tls.client_ca_file"] {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+            }
+            // A key that is not the certificate's fails only here.
+            _ = try NIOSSLContext(configuration: TLSPolicy.applied(to: configuration))
+            return configuration
+        } catch {
+            // swift-nio-ssl's errors name neither the file nor the key's bytes.
+            throw PortalLinksError(.invalidInput, "cannot load the TLS certificate \(TerminalText.field(certificate)) with its key \(TerminalText.field(key)): \(error)")
+        }
+    }
+
+    var accountPolicy: AccountPolicy {
+        var policy = AccountPolicy()
+        policy.passwords.minimumLength = number("accounts.min_password_length")!
+        policy.lockout = LockoutPolicy(maximumFailures: number("accounts.lockout_attempts")!, lockSeconds: seconds("accounts.lockout_duration")!)
+        return policy
+    }
+
+    /// The settings a reload cannot apply whose value differs in `other`.
+    func needingRestart(against other: ServeSettings) -> [String] {
+        ServeSetting.all.filter { !$0.reloads && self[$0.key] != other[$0.key] }.map(\.key)
+    }
+
+    /// The settings a reload applies whose value differs in `other`.
+    func reloadable(against other: ServeSettings) -> [String] {
+        ServeSetting.all.filter { $0.reloads && self[$0.key] != other[$0.key] }.map(\.key)
+    }
+}
