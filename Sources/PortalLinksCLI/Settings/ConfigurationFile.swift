@@ -43,8 +43,11 @@ struct ConfigurationFile: Sendable {
         do {
             // The providers take their file's path from configuration of their own.
             let location = ConfigReader(provider: InMemoryProvider(values: ["filePath": .init(.string(path), isSecret: false)]))
-            provider = isYAML ? try await FileProvider<YAMLSnapshot>(config: location) as any ConfigProvider
-                              : try await FileProvider<JSONSnapshot>(config: location)
+            // Marked secret, so that swift-configuration never prints them either.
+            let secrets = Set(ServeSetting.all.filter(\.isSecret).map(\.key))
+            provider = isYAML
+                ? try await FileProvider<YAMLSnapshot>(parsingOptions: .init(secretsSpecifier: .specific(secrets)), config: location) as any ConfigProvider
+                : try await FileProvider<JSONSnapshot>(parsingOptions: .init(secretsSpecifier: .specific(secrets)), config: location)
         } catch {
             throw SettingProblem(place: name, reason: "cannot be read as configuration: \(error)")
         }
