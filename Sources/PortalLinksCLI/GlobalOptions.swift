@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Logging
 import PortalLinks
@@ -44,7 +45,19 @@ struct GlobalOptions: ParsableArguments {
     /// that reconnects), by default only warnings and worse. `existing` is for commands that only read: a home
     /// that is not there is an error for them, not a new installation with a new master key.
     func open(logger: Logger? = nil, existing: Bool = false) async throws -> Installation {
-        try await open(logger: logger, existing: existing, environment: environment)
+        try await open(logger: logger, existing: existing, environment: try environmentWithConfiguration())
+    }
+
+    /// The process's environment, with the home, store and master-key settings of the file $PORTAL_LINKS_CONFIG
+    /// names, as serve reads them (--home and --store still win): on a server's machine, staff commands with
+    /// the server's PORTAL_LINKS_CONFIG reach the server's store.
+    func environmentWithConfiguration() throws -> [String: String] {
+        guard let path = ServeCommand.configPath(nil, environment) else { return environment }
+        var flags: [String: ConfigContent] = [:]
+        if let home { flags["home"] = .string(home) }
+        if let store { flags["store.url"] = .string(store) }
+        return try ServeCommand.settings(flags: flags, environment: environment, configPath: path, keys: ServeSetting.installationKeys)
+            .environment(over: environment)
     }
 
     /// `environment` instead of the process's: serve's, with its configuration file's settings in it.

@@ -50,8 +50,11 @@ struct MailOptions: ParsableArguments {
         }
         guard let from else { throw ValidationError("\(purpose) needs the sender address: --mail-from EMAIL or PORTAL_LINKS_MAIL_FROM") }
         let user = setting(smtpUser, "PORTAL_LINKS_SMTP_USER")
-        var password = environment["PORTAL_LINKS_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
-        if let file = setting(smtpPasswordFile, "PORTAL_LINKS_SMTP_PASSWORD_FILE") {
+        // --smtp-password-file, else the password in the environment, else a file the environment (or serve's
+        // configuration file) names.
+        var password = try smtpPasswordFile.map(Self.readSecret)
+        password = password ?? environment["PORTAL_LINKS_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        if password == nil, let file = setting(nil, "PORTAL_LINKS_SMTP_PASSWORD_FILE") {
             password = try Self.readSecret(file)
         }
         if user != nil, password == nil {

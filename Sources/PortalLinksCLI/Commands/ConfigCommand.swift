@@ -20,7 +20,7 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let problems: [SettingProblem]
             do {
-                let loaded = try await ConfigurationFile.load(file)
+                let loaded = try ConfigurationFile.load(file)
                 _ = try ServeSettings.resolve(flags: [:], environment: [:], file: loaded)
                 print("\(TerminalText.field(file)): ok, \(loaded.keys.count) settings")
                 return
@@ -37,14 +37,14 @@ struct ConfigCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the settings serve would run with, each with where it comes from; secrets redacted.",
-            discussion: "Reads the environment and the file as serve would, without serve's flags.")
+            discussion: "Reads the environment and the file as serve would; serve's flags, which win over both, are not read here.")
 
         @Option(help: ArgumentHelp("The configuration file (default: $PORTAL_LINKS_CONFIG).", valueName: "FILE"))
         var config: String?
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let settings = try await ServeCommand.settings(flags: [:], environment: environment,
+            let settings = try ServeCommand.settings(flags: [:], environment: environment,
                                                            configPath: ServeCommand.configPath(config, environment))
             var rows = [["KEY", "VALUE", "FROM"]]
             for setting in ServeSetting.all {
@@ -54,7 +54,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 }
                 let shown = setting.isSecret && (try? StoreLocation(parsing: value.text))?.hasPassword == true
                     ? "(redacted: holds a password)" : TerminalText.field(value.text)
-                rows.append([setting.key, shown, value.source == ServeSettings.Source.defaultValue ? "default" : value.place])
+                rows.append([setting.key, value.isNone ? "- (none)" : shown, value.source == ServeSettings.Source.defaultValue ? "default" : value.place])
             }
             let widths = (0..<2).map { column in rows.map { $0[column].count }.max()! }
             for row in rows {

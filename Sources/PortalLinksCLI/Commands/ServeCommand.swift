@@ -13,6 +13,7 @@ import PortalLinksPostgres
 import PortalLinksService
 import PortalLinksStore
 import ServiceLifecycle
+import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -159,10 +160,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Every setting from the flags, the environment, the file and the defaults; the first problem is the error.
-    static func settings(flags: [String: ConfigContent], environment: [String: String], configPath: String?) async throws -> ServeSettings {
+    static func settings(flags: [String: ConfigContent], environment: [String: String], configPath: String?,
+                         keys: Set<String>? = nil) throws -> ServeSettings {
         do {
-            let file = try await ConfigurationFile.load(ifGiven: configPath)
-            return try ServeSettings.resolve(flags: flags, environment: environment, file: file)
+            let file = try ConfigurationFile.load(ifGiven: configPath)
+            return try ServeSettings.resolve(flags: flags, environment: environment, file: file, keys: keys)
         } catch let problem as SettingProblem {
             throw PortalLinksError(.invalidInput, problem.description)
         } catch let problems as SettingProblems {
@@ -176,10 +178,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // From now on a SIGHUP is a reload (once serving), not the end of the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let processEnvironment = global.environment
         let configPath = Self.configPath(config, processEnvironment)
         let flags = flagValues
-        let settings = try await Self.settings(flags: flags, environment: processEnvironment, configPath: configPath)
+        let settings = try Self.settings(flags: flags, environment: processEnvironment, configPath: configPath)
         let logLevel = LogLevelControl(Logger.Level(rawValue: settings["log.level"]!)!)
         let json = settings["log.format"] == "json"
         LoggingSystem.bootstrap { label in
@@ -242,7 +246,7 @@ struct ServeCommand: AsyncParsableCommand {
         services += [
             .init(service: server), .init(service: SnapshotReloader(state: state)),
             .init(service: ConfigurationReloader(path: configPath, flags: flags, environment: processEnvironment, settings: settings,
-                                                 server: server, logLevel: logLevel, logger: logger)),
+                                                 server: server, logLevel: logLevel, hangups: hangups, logger: logger)),
         ]
         // Printed once the listeners are open; under systemd (Type=notify) also its READY=1.
         let announce: @Sendable () async -> String? = { [configuration, gateway, welcome] in

@@ -8,14 +8,17 @@ import Yams
 /// that silently changes nothing.
 struct ConfigurationFile: Sendable {
     let path: String
-    let provider: any ConfigProvider
+    /// The values, parsed by swift-configuration's JSON or YAML snapshot from the same bytes as `keys`.
+    let snapshot: any ConfigSnapshot
     /// Every leaf key, dotted: `limits.max_connections`.
     let keys: [String]
     /// Others may read the file: then it must not hold a secret.
     let isReadableByOthers: Bool
+    /// Holds nothing but comments, or nothing at all.
+    var isEmpty: Bool { keys.isEmpty }
 
-    /// Reads and parses `path`; one problem naming the file when it cannot be.
-    static func load(_ path: String) async throws(SettingProblem) -> ConfigurationFile {
+    /// Reads and parses `path` once; one problem naming the file when it cannot be.
+    static func load(_ path: String) throws(SettingProblem) -> ConfigurationFile {
         let name = TerminalText.field(path)
         var status = stat()
         guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path) else {
@@ -38,26 +41,26 @@ struct ConfigurationFile: Sendable {
         guard tree == nil || tree is [String: Any] else {
             throw SettingProblem(place: name, reason: "must hold a mapping of keys to values at its top")
         }
-        let provider: any ConfigProvider
-        if tree == nil { return ConfigurationFile(path: path, provider: InMemoryProvider(values: [:]), keys: [], isReadableByOthers: false) }
+        let isReadableByOthers = status.st_mode & 0o077 != 0
+        guard let mapping = tree as? [String: Any] else {
+            return ConfigurationFile(path: path, snapshot: InMemoryProvider(values: [:]).snapshot(), keys: [], isReadableByOthers: isReadableByOthers)
+        }
+        let snapshot: any ConfigSnapshot
         do {
-            // The providers take their file's path from configuration of their own.
-            let location = ConfigReader(provider: InMemoryProvider(values: ["filePath": .init(.string(path), isSecret: false)]))
             // Marked secret, so that swift-configuration never prints them either.
             let secrets = Set(ServeSetting.all.filter(\.isSecret).map(\.key))
-            provider = isYAML
-                ? try await FileProvider<YAMLSnapshot>(parsingOptions: .init(secretsSpecifier: .specific(secrets)), config: location) as any ConfigProvider
-                : try await FileProvider<JSONSnapshot>(parsingOptions: .init(secretsSpecifier: .specific(secrets)), config: location)
+            snapshot = isYAML
+                ? try YAMLSnapshot(data: data.bytes, providerName: path, parsingOptions: .init(secretsSpecifier: .specific(secrets)))
+                : try JSONSnapshot(data: data.bytes, providerName: path, parsingOptions: .init(secretsSpecifier: .specific(secrets)))
         } catch {
             throw SettingProblem(place: name, reason: "cannot be read as configuration: \(error)")
         }
-        return ConfigurationFile(path: path, provider: provider, keys: Self.leafKeys(tree as? [String: Any] ?? [:]),
-                                 isReadableByOthers: status.st_mode & 0o077 != 0)
+        return ConfigurationFile(path: path, snapshot: snapshot, keys: Self.leafKeys(mapping), isReadableByOthers: isReadableByOthers)
     }
 
-    static func load(ifGiven path: String?) async throws(SettingProblem) -> ConfigurationFile? {
+    static func load(ifGiven path: String?) throws(SettingProblem) -> ConfigurationFile? {
         guard let path else { return nil }
-        return try await load(path)
+        return try load(path)
     }
 
     /// Keys of the values in a parsed file, nested mappings joined with dots. An empty value counts as absent.

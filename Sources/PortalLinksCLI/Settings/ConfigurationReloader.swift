@@ -5,11 +5,12 @@ import PortalLinksService
 import ServiceLifecycle
 import UnixSignals
 
-/// `serve`'s reloads: on SIGHUP, and when the configuration file changes, it reads the settings again (the
-/// file, the process's environment, the flags it started with) and applies what can change while serving: the
-/// TLS certificate and key (read again even when their paths did not change, for renewed certificates), the
-/// log level, and the limits and timeouts of new connections. A bad file or certificate changes nothing and is
-/// one log line; settings that need a restart are named in a warning.
+/// `serve`'s reloads: on SIGHUP, and when the configuration file has changed (and stayed the same for one more
+/// look), it reads the settings again (the file, the process's environment, the flags it started with) and
+/// applies what can change while serving: the TLS certificate and key (read again even when their paths did not
+/// change, for renewed certificates), the log level, and the limits and timeouts of new connections. A bad file,
+/// value or certificate in those changes nothing and is one log line; settings only a restart applies are named
+/// in a warning, also when they have problems. Reloads run one at a time, in the order asked.
 actor ConfigurationReloader: Service {
     private let path: String?
     private let flags: [String: ConfigContent]
@@ -17,73 +18,101 @@ actor ConfigurationReloader: Service {
     private let server: PortalLinksServer
     private let logLevel: LogLevelControl
     private let logger: Logger
+    private let hangups: UnixSignalsSequence
+    /// What serve started with: what settings that need a restart are compared with.
+    private let started: ServeSettings
+    /// What the last reload applied.
     private var applied: ServeSettings
-    private var fileState: FileState?
-    /// How often the file is looked at.
     private let pollInterval: Duration
 
+    /// `hangups` is made before the store is opened, so that a SIGHUP during the start is a reload, not death.
     init(path: String?, flags: [String: ConfigContent], environment: [String: String], settings: ServeSettings, server: PortalLinksServer,
-         logLevel: LogLevelControl, logger: Logger, pollInterval: Duration = .seconds(2)) {
+         logLevel: LogLevelControl, hangups: UnixSignalsSequence, logger: Logger, pollInterval: Duration = .seconds(2)) {
         self.path = path
         self.flags = flags
         self.environment = environment
+        started = settings
         applied = settings
         self.server = server
         self.logLevel = logLevel
+        self.hangups = hangups
         self.logger = logger
         self.pollInterval = pollInterval
-        fileState = path.flatMap(FileState.init)
     }
 
     func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let (reasons, asked) = AsyncStream<String>.makeStream()
+        let hangups = hangups
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
-                    for await _ in hangups { await self.reload(because: "SIGHUP") }
+                    for await _ in hangups { asked.yield("SIGHUP") }
                 }
-                tasks.addTask { await self.watchFile() }
+                if let path = self.path {
+                    tasks.addTask { await Self.watch(path, every: self.pollInterval) { asked.yield("\(path) changed") } }
+                }
+                for await reason in reasons { await self.reload(because: reason) }
+                tasks.cancelAll()
             }
         }
     }
 
-    private func watchFile() async {
-        guard let path else { return }
-        while (try? await Task.sleep(for: pollInterval)) != nil {
+    /// Calls `changed` each time the file at `path` differs from what was last seen and has stayed the same for
+    /// one more interval (a file being written, or briefly missing while replaced, is waited for).
+    private static func watch(_ path: String, every interval: Duration, changed: () -> Void) async {
+        var seen = FileState(path)
+        var candidate: FileState?
+        while (try? await Task.sleep(for: interval)) != nil {
             let now = FileState(path)
-            // A file being replaced may be missing for a moment: wait for it to come back.
-            guard let now, now != fileState else { continue }
-            fileState = now
-            await reload(because: "\(path) changed")
+            guard let now, now != seen else { candidate = nil; continue }
+            if now == candidate {
+                seen = now
+                candidate = nil
+                changed()
+            } else {
+                candidate = now
+            }
         }
     }
 
     func reload(because reason: String) async {
         var logger = logger
         logger[metadataKey: "reload.reason"] = "\(reason)"
-        let settings: ServeSettings
+        func refuse(_ why: String) { logger.error("reload refused, the current settings stay: \(why)") }
+        let file: ConfigurationFile?
         do {
-            let file = try await ConfigurationFile.load(ifGiven: path)
-            do {
-                settings = try ServeSettings.resolve(flags: flags, environment: environment, file: file)
-            } catch {
-                throw error.problems[0]
-            }
-            try server.reload(try settings.serverConfiguration())
+            file = try ConfigurationFile.load(ifGiven: path)
         } catch {
-            logger.error("reload refused, the current settings stay: \(error)")
-            return
+            return refuse("\(error)")
+        }
+        if let file, file.isEmpty { return refuse("\(file.path) holds no settings") }
+        let (settings, problems) = ServeSettings.read(flags: flags, environment: environment, file: file)
+        // Problems in what a reload applies, and keys that are not settings, refuse it; problems in settings only
+        // a restart applies are reported, and the rest applies.
+        let (blocking, later) = (problems.filter { !Self.onlyForRestart($0) }, problems.filter(Self.onlyForRestart))
+        if let first = blocking.first { return refuse("\(first)") }
+        do {
+            try server.reload(try settings.reloadableConfiguration())
+        } catch {
+            return refuse("\(error)")
         }
         logLevel.level = Logger.Level(rawValue: settings["log.level"]!)!
         let changed = settings.reloadable(against: applied)
-        let waiting = settings.needingRestart(against: applied)
         applied = settings
         let done = (settings["tls.cert_file"] == nil ? [] : ["TLS certificate and key read again"])
             + (changed.isEmpty ? [] : ["changed: " + changed.joined(separator: ", ")])
         logger.notice("reloaded\(done.isEmpty ? ", nothing changed" : ": " + done.joined(separator: "; "))")
+        let waiting = settings.needingRestart(against: started)
         if !waiting.isEmpty {
             logger.warning("changed, but only a restart applies them: \(waiting.joined(separator: ", "))")
         }
+        if !later.isEmpty {
+            logger.warning("a restart would fail: \(later.map(\.description).joined(separator: "; "))")
+        }
+    }
+
+    private static func onlyForRestart(_ problem: SettingProblem) -> Bool {
+        problem.key.flatMap { ServeSetting.byKey[$0] }.map { !$0.reloads } ?? false
     }
 }
 

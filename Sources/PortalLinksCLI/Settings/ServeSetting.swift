@@ -9,9 +9,11 @@ struct ServeSetting: Sendable {
     enum Kind: Sendable, Equatable {
         /// Any text but an empty one; checked where it is used (an email address, a folder to create).
         case text
+        /// smtp://HOST[:PORT] or smtps://HOST[:PORT], without an account in it.
+        case smtpURL
         case number(ClosedRange<Int>)
-        /// A duration longer than zero: 10s, 5m, 15m, 1h.
-        case duration
+        /// A duration longer than zero and at most `atMost` seconds: 10s, 5m, 15m, 1h.
+        case duration(atMost: Int64)
         /// HOST:PORT; with `orNone`, also "none".
         case address(orNone: Bool)
         case choice([String])
@@ -67,6 +69,10 @@ struct ServeSetting: Sendable {
     /// Values never shown or logged: a store URL may hold its password.
     var isSecret: Bool { kind == .storeURL }
 
+    /// "none" turns off a setting that is off unless given (--metrics none), so that a flag or the environment
+    /// can undo what the file sets.
+    var canBeNone: Bool { defaultValue == nil }
+
     var isNumber: Bool { if case .number = kind { true } else { false } }
 
     /// Why `value` is not acceptable, as the end of a sentence that starts with where it came from; nil when it is.
@@ -77,9 +83,15 @@ struct ServeSetting: Sendable {
         case .number(let range):
             guard let number = Int(value), range.contains(number) else { return "takes \(range.lowerBound) to \(range.upperBound)" }
             return nil
-        case .duration:
-            guard let seconds = TimeText.parseDuration(value), seconds > 0 else { return "takes a duration longer than zero, such as 10s, 5m or 1h" }
+        case .duration(let atMost):
+            guard let seconds = TimeText.parseDuration(value), seconds > 0, seconds <= atMost else {
+                return "takes a duration longer than zero and at most \(atMost / 86_400)d, such as 10s, 5m or 1h"
+            }
             return nil
+        case .smtpURL:
+            guard let url = URLComponents(string: value), ["smtp", "smtps"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host?.isEmpty == false else { return "takes smtp://HOST[:587] or smtps://HOST[:465]" }
+            return url.user == nil && url.password == nil ? nil : "holds an account: give it as mail.smtp_user, its password in mail.smtp_password_file"
         case .address(let orNone):
             if orNone, value == "none" { return nil }
             return Self.hostAndPort(value) == nil

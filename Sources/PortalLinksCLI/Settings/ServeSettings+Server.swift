@@ -9,8 +9,18 @@ extension ServeSettings {
     /// The server's configuration, but for the account emails (`ServeCommand.accountMail`). Reads the TLS files,
     /// so that a certificate that does not load is refused here, before anything changes.
     func serverConfiguration() throws -> ServerConfiguration {
-        var configuration = ServerConfiguration()
+        var configuration = try reloadableConfiguration()
         (configuration.host, configuration.port) = ServeSetting.hostAndPort(self["listen"]!)!
+        configuration.baseURL = self["links.base_url"]
+        if let threads = number("hashing.threads") { configuration.hashThreads = threads }
+        configuration.maximumWaitingHashes = number("hashing.queue")!
+        configuration.hashPriority = HashingPool.Priority(rawValue: self["hashing.priority"]!)!
+        return configuration
+    }
+
+    /// What `PortalLinksServer.reload` applies: limits, timeouts and TLS (the rest left at its defaults).
+    func reloadableConfiguration() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
         configuration.maximumConnections = number("limits.max_connections")!
         configuration.maximumConnectionsPerAddress = number("limits.max_connections_per_address")!
         configuration.maximumInFlight = number("limits.max_in_flight")!
@@ -18,11 +28,7 @@ extension ServeSettings {
         configuration.idleTimeout = .seconds(seconds("timeouts.idle")!)
         configuration.partialFrameTimeout = .seconds(seconds("timeouts.frame")!)
         configuration.drainTimeout = .seconds(seconds("timeouts.drain")!)
-        configuration.baseURL = self["links.base_url"]
         configuration.tls = try tlsConfiguration()
-        if let threads = number("hashing.threads") { configuration.hashThreads = threads }
-        configuration.maximumWaitingHashes = number("hashing.queue")!
-        configuration.hashPriority = HashingPool.Priority(rawValue: self["hashing.priority"]!)!
         return configuration
     }
 
