@@ -20,7 +20,8 @@ struct PortalLinksCommand: AsyncParsableCommand {
             PGPASSWORD for its password), PORTAL_LINKS_MASTER_KEY (64 hex digits, instead of the home's \
             master.key), PORTAL_LINKS_ACTOR (the audit log's name for you), PORTAL_LINKS_BASE_URL (the default \
             --base-url), PORTAL_LINKS_MAX_LIFETIME (the longest a link may live, default 365d), \
-            PORTAL_LINKS_LEEWAY (seconds of clock difference tolerated, default 60).
+            PORTAL_LINKS_LEEWAY (seconds of clock difference tolerated, default 60), PORTAL_LINKS_CONFIG (serve's \
+            settings file, docs/configuration.md; other commands take the home, store and master key from it).
             """,
         version: version,
         subcommands: [

@@ -23,7 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
             Key, revocation and caller changes made with this tool in another process reach the running server \
             within a second; with a PostgreSQL --store, changes made through any server or process reach every \
             server the same way. SIGTERM or SIGINT: stop accepting, report NOT_SERVING, let calls in flight finish \
-            (up to --drain-timeout), exit. On a home directory that does not exist yet (with --store: on a store \
+            (up to --drain-timeout), exit. SIGHUP (systemctl reload), or a change to the --config file: read the \
+            settings again and apply the TLS certificate and key, the log level, and the limits and timeouts to new \
+            connections (docs/configuration.md). On a home directory that does not exist yet (with --store: on a store \
             that was never written to), serve creates it, adds a caller named 'local' and prints its API key and a \
             sample link to try.
             """)
