@@ -52,11 +52,11 @@ struct GlobalOptions: ParsableArguments {
     /// names, as serve reads them (--home and --store still win): on a server's machine, staff commands with
     /// the server's PORTAL_LINKS_CONFIG reach the server's store.
     func environmentWithConfiguration() throws -> [String: String] {
-        guard let path = ServeCommand.configPath(nil, environment) else { return environment }
+        guard let path = ServeSettings.configPath(nil, environment) else { return environment }
         var flags: [String: ConfigContent] = [:]
         if let home { flags["home"] = .string(home) }
         if let store { flags["store.url"] = .string(store) }
-        return try ServeCommand.settings(flags: flags, environment: environment, configPath: path, keys: ServeSetting.installationKeys)
+        return try ServeSettings.load(flags: flags, environment: environment, configPath: path, keys: ServeSetting.installationKeys)
             .environment(over: environment)
     }
 

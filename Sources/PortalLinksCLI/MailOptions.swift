@@ -52,10 +52,10 @@ struct MailOptions: ParsableArguments {
         let user = setting(smtpUser, "PORTAL_LINKS_SMTP_USER")
         // --smtp-password-file, else the password in the environment, else a file the environment (or serve's
         // configuration file) names.
-        var password = try smtpPasswordFile.map(Self.readSecret)
+        var password = try smtpPasswordFile.map { try SecretFile.read($0, for: "--smtp-password-file") }
         password = password ?? environment["PORTAL_LINKS_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         if password == nil, let file = setting(nil, "PORTAL_LINKS_SMTP_PASSWORD_FILE") {
-            password = try Self.readSecret(file)
+            password = try SecretFile.read(file, for: "PORTAL_LINKS_SMTP_PASSWORD_FILE")
         }
         if user != nil, password == nil {
             throw ValidationError("--smtp-user needs its password in PORTAL_LINKS_SMTP_PASSWORD or a file (--smtp-password-file)")
@@ -78,19 +78,6 @@ struct MailOptions: ParsableArguments {
 
     func contact(_ environment: [String: String]) -> String? {
         Self.setting(mailContact, "PORTAL_LINKS_MAIL_CONTACT", environment)
-    }
-
-    /// A secret from a file only its owner can read (a password readable by others is refused, as ssh does).
-    static func readSecret(_ path: String) throws -> String {
-        var status = stat()
-        guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path),
-              let text = String(data: data, encoding: .utf8) else {
-            throw ValidationError("\(TerminalText.field(path)) cannot be read")
-        }
-        guard status.st_mode & 0o077 == 0 else {
-            throw ValidationError("\(TerminalText.field(path)) can be read by others: chmod 600 it")
-        }
-        return text.trimmingCharacters(in: .newlines)
     }
 }
 

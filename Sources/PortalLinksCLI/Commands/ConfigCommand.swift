@@ -44,8 +44,8 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let settings = try ServeCommand.settings(flags: [:], environment: environment,
-                                                           configPath: ServeCommand.configPath(config, environment))
+            let settings = try ServeSettings.load(flags: [:], environment: environment,
+                                                  configPath: ServeSettings.configPath(config, environment))
             var rows = [["KEY", "VALUE", "FROM"]]
             for setting in ServeSetting.all {
                 guard let value = settings.value(setting.key) else {

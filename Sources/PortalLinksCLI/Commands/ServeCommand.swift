@@ -161,31 +161,13 @@ struct ServeCommand: AsyncParsableCommand {
         return values
     }
 
-    /// Every setting from the flags, the environment, the file and the defaults; the first problem is the error.
-    static func settings(flags: [String: ConfigContent], environment: [String: String], configPath: String?,
-                         keys: Set<String>? = nil) throws -> ServeSettings {
-        do {
-            let file = try ConfigurationFile.load(ifGiven: configPath)
-            return try ServeSettings.resolve(flags: flags, environment: environment, file: file, keys: keys)
-        } catch let problem as SettingProblem {
-            throw PortalLinksError(.invalidInput, problem.description)
-        } catch let problems as SettingProblems {
-            throw PortalLinksError(.invalidInput, problems.problems[0].description)
-        }
-    }
-
-    /// `--config`, else `$PORTAL_LINKS_CONFIG`.
-    static func configPath(_ option: String?, _ environment: [String: String]) -> String? {
-        MailOptions.setting(option, "PORTAL_LINKS_CONFIG", environment)
-    }
-
     func run() async throws {
         // From now on a SIGHUP is a reload (once serving), not the end of the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let processEnvironment = global.environment
-        let configPath = Self.configPath(config, processEnvironment)
+        let configPath = ServeSettings.configPath(config, processEnvironment)
         let flags = flagValues
-        let settings = try Self.settings(flags: flags, environment: processEnvironment, configPath: configPath)
+        let settings = try ServeSettings.load(flags: flags, environment: processEnvironment, configPath: configPath)
         let logLevel = LogLevelControl(Logger.Level(rawValue: settings["log.level"]!)!)
         let json = settings["log.format"] == "json"
         LoggingSystem.bootstrap { label in
@@ -226,7 +208,9 @@ struct ServeCommand: AsyncParsableCommand {
         let state = try await ServingState(installation: installation, logger: logger)
         let group: any EventLoopGroup = settings.number("threads").map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton
-        let server = try PortalLinksServer(configuration: configuration, state: state, logger: logger, group: group)
+        let server = try settings.namingTLSFiles {
+            try PortalLinksServer(configuration: configuration, state: state, logger: logger, group: group)
+        }
         // Shut down in reverse order: reloads stop, the binary port drains (the HTTP gateway's /readyz then
         // answers 503), then the gateway and the metrics endpoint close.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

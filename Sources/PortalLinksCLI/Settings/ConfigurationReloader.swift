@@ -92,7 +92,8 @@ actor ConfigurationReloader: Service {
         let (blocking, later) = (problems.filter { !Self.onlyForRestart($0) }, problems.filter(Self.onlyForRestart))
         if let first = blocking.first { return refuse("\(first)") }
         do {
-            try server.reload(try settings.reloadableConfiguration())
+            let configuration = try settings.reloadableConfiguration()
+            try settings.namingTLSFiles { try server.reload(configuration) }
         } catch {
             return refuse("\(error)")
         }

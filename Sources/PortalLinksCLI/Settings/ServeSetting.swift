@@ -115,11 +115,7 @@ struct ServeSetting: Sendable {
         case .file:
             return FileManager.default.isReadableFile(atPath: value) ? nil : "names a file that cannot be read: \(TerminalText.field(value))"
         case .secretFile:
-            var status = stat()
-            guard stat(value, &status) == 0, FileManager.default.isReadableFile(atPath: value) else {
-                return "names a file that cannot be read: \(TerminalText.field(value))"
-            }
-            return status.st_mode & 0o077 == 0 ? nil : "names a file others can read: chmod 600 \(TerminalText.field(value))"
+            return SecretFile.problem(value)
         case .directory:
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory) && isDirectory.boolValue

@@ -6,8 +6,8 @@ import PortalLinksService
 import PortalLinksStore
 
 extension ServeSettings {
-    /// The server's configuration, but for the account emails (`ServeCommand.accountMail`). Reads the TLS files,
-    /// so that a certificate that does not load is refused here, before anything changes.
+    /// The server's configuration, but for the account emails (`ServeCommand.accountMail`). Reads the TLS files;
+    /// a key that is not the certificate's shows when the server makes its context (`namingTLSFiles`).
     func serverConfiguration() throws -> ServerConfiguration {
         var configuration = try reloadableConfiguration()
         (configuration.host, configuration.port) = ServeSetting.hostAndPort(self["listen"]!)!
@@ -34,7 +34,7 @@ extension ServeSettings {
 
     func tlsConfiguration() throws -> TLSConfiguration? {
         guard let certificate = self["tls.cert_file"], let key = self["tls.key_file"] else { return nil }
-        do {
+        return try namingTLSFiles {
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
@@ -42,12 +42,19 @@ extension ServeSettings {
                 configuration.certificateVerification = .noHostnameVerification
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
             }
-            // A key that is not the certificate's fails only here.
-            _ = try NIOSSLContext(configuration: TLSPolicy.applied(to: configuration))
             return configuration
-        } catch {
-            // swift-nio-ssl's errors name neither the file nor the key's bytes.
-            throw PortalLinksError(.invalidInput, "cannot load the TLS certificate \(TerminalText.field(certificate)) with its key \(TerminalText.field(key)): \(error)")
+        }
+    }
+
+    /// Runs `body`, which reads the TLS files or makes a context of them (where a key that is not the
+    /// certificate's fails), naming the files in what swift-nio-ssl throws: its errors name neither the files
+    /// nor, rightly, the key's bytes.
+    func namingTLSFiles<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error where error is NIOSSLError || error is BoringSSLError {
+            let files = ["tls.cert_file", "tls.key_file", "tls.client_ca_file"].compactMap { self[$0].map(TerminalText.field) }
+            throw PortalLinksError(.invalidInput, "cannot load the TLS files \(files.joined(separator: ", ")): \(error)")
         }
     }
 

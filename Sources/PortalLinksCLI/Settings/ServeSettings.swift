@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import PortalLinks
+import PortalLinksCore
 
 /// A setting's problem, as one line: where the value came from, and why it is refused.
 struct SettingProblem: Error, CustomStringConvertible, Sendable {
@@ -61,6 +62,24 @@ struct ServeSettings: Sendable {
 
     /// Seconds; only for settings whose kind is `.duration`, which were checked.
     func seconds(_ key: String) -> Int64? { self[key].flatMap(TimeText.parseDuration) }
+
+    /// The settings from the flags, the environment, the file at `configPath` and the defaults (or only those in
+    /// `keys`); the first problem is the error, one line.
+    static func load(flags: [String: ConfigContent], environment: [String: String], configPath: String?,
+                     keys: Set<String>? = nil) throws -> ServeSettings {
+        do {
+            return try resolve(flags: flags, environment: environment, file: try ConfigurationFile.load(ifGiven: configPath), keys: keys)
+        } catch let problem as SettingProblem {
+            throw PortalLinksError(.invalidInput, problem.description)
+        } catch let problems as SettingProblems {
+            throw PortalLinksError(.invalidInput, problems.problems[0].description)
+        }
+    }
+
+    /// `--config`, else `$PORTAL_LINKS_CONFIG`.
+    static func configPath(_ option: String?, _ environment: [String: String]) -> String? {
+        MailOptions.setting(option, "PORTAL_LINKS_CONFIG", environment)
+    }
 
     /// Resolves every setting (or only those in `keys`); throws every problem found: unknown keys in the file,
     /// values of the wrong type or out of range, files that cannot be read, options that need one another.
@@ -157,7 +176,7 @@ struct ServeSettings: Sendable {
         }
         for (key, variable) in [("store.password_file", "PGPASSWORD"), ("master_key_file", "PORTAL_LINKS_MASTER_KEY")]
         where base[variable]?.isEmpty ?? true {
-            if let file = self[key] { environment[variable] = try MailOptions.readSecret(file) }
+            if let file = self[key], let value = values[key] { environment[variable] = try SecretFile.read(file, for: value.place) }
         }
         return environment
     }
